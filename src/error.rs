@@ -1,0 +1,358 @@
+//! `ApiError`: the one error type of the proxy.
+//!
+//! Every failure — a bad request caught before S3, an error S3 answered, a
+//! backend that cannot be reached — becomes an `ApiError`. It knows its HTTP
+//! status (one table, [`status_for_code`]) and renders itself as the S3-style
+//! `<Error>` document (or JSON when the client asked for it). A 5xx body never
+//! carries internal detail: the detail is logged by the caller before the
+//! conversion, and the body says only what S3 would say.
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as SmithyResponse;
+use http::StatusCode;
+use serde::Serialize;
+
+/// Why a request did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// No route matches the path (only reachable with a hand-written event).
+    #[error("no such resource: {0}")]
+    NoSuchResource(String),
+    /// The path exists but not for this method.
+    #[error("method {method} is not allowed here (allowed: {allow})")]
+    MethodNotAllowed { method: String, allow: &'static str },
+    #[error("The specified bucket is not valid: {0:?}")]
+    InvalidBucketName(String),
+    #[error("Your key is too long: {len} bytes (S3 allows 1024)")]
+    KeyTooLong { len: usize },
+    /// A request argument (query parameter or header) that S3 would refuse.
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("The XML you provided was not well-formed: {0}")]
+    MalformedXml(String),
+    /// The event said `isBase64Encoded: true` but the body is not base64.
+    #[error("The request body is marked isBase64Encoded but is not valid base64")]
+    InvalidBase64,
+    /// A request body over the inline limit: the upload must go to S3 directly.
+    #[error(
+        "The request body is {size} bytes; this API accepts at most {limit} bytes inline. \
+         Ask for a presigned upload URL with POST {upload_path}?uploads and PUT the bytes there"
+    )]
+    PayloadTooLarge {
+        size: usize,
+        limit: usize,
+        upload_path: String,
+    },
+    /// The object is binary but the client's Accept header does not match the
+    /// API's binaryMediaTypes, so API Gateway would hand it base64 text.
+    #[error(
+        "The object is binary ({content_type}); send an Accept header that matches the \
+         API's binaryMediaTypes ({binary_media_types}) to receive its bytes"
+    )]
+    NotAcceptable {
+        content_type: String,
+        binary_media_types: String,
+    },
+    /// Blocked by configuration (ALLOWED_BUCKETS, READ_ONLY, ...).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// The event could not be read as an API Gateway request.
+    #[error("The request could not be read: {0}")]
+    MalformedEvent(String),
+    /// S3 answered with an error: its code and message are kept.
+    #[error("S3 answered {code}: {message}")]
+    S3 {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// A conditional GET whose condition says "you already have it".
+    #[error("Not Modified")]
+    NotModified,
+    /// S3 could not be reached (connection refused, DNS, TLS).
+    #[error("The storage backend could not be reached")]
+    BackendUnreachable,
+    /// S3 did not answer in time.
+    #[error("The storage backend did not answer in time")]
+    BackendTimeout,
+    /// Anything else: the detail is logged, never returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The HTTP status for an S3 error code; `fallback` (the status S3 sent) for
+/// codes this table does not know.
+pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
+    let status = match code {
+        "NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchUpload" | "NoSuchVersion" => 404,
+        "AccessDenied"
+        | "AllAccessDisabled"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "AccountProblem"
+        | "RequestTimeTooSkewed" => 403,
+        "BucketNotEmpty"
+        | "BucketAlreadyExists"
+        | "BucketAlreadyOwnedByYou"
+        | "OperationAborted"
+        | "ConditionalRequestConflict" => 409,
+        "PreconditionFailed" => 412,
+        "InvalidRange" => 416,
+        "NotModified" => 304,
+        "InvalidBucketName"
+        | "KeyTooLongError"
+        | "InvalidArgument"
+        | "InvalidRequest"
+        | "MalformedXML"
+        | "BadDigest"
+        | "InvalidDigest"
+        | "InvalidLocationConstraint"
+        | "IllegalLocationConstraintException"
+        | "InvalidStorageClass"
+        | "EntityTooSmall"
+        | "InvalidBucketAclWithObjectOwnership"
+        | "AccessControlListNotSupported"
+        | "MetadataTooLarge"
+        | "InvalidPart"
+        | "InvalidPartOrder"
+        | "XAmzContentSHA256Mismatch" => 400,
+        "MethodNotAllowed" => 405,
+        "MissingContentLength" => 411,
+        "EntityTooLarge" => 413,
+        "NotImplemented" => 501,
+        "SlowDown" | "ServiceUnavailable" => 503,
+        "InternalError" => 500,
+        _ => fallback,
+    };
+    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY)
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NoSuchResource(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InvalidBucketName(_)
+            | Self::KeyTooLong { .. }
+            | Self::InvalidArgument(_)
+            | Self::MalformedXml(_)
+            | Self::InvalidBase64
+            | Self::MalformedEvent(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
+            Self::AccessDenied(_) => StatusCode::FORBIDDEN,
+            Self::S3 { status, code, .. } => status_for_code(code, *status),
+            Self::NotModified => StatusCode::NOT_MODIFIED,
+            Self::BackendUnreachable => StatusCode::BAD_GATEWAY,
+            Self::BackendTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The S3-style error code.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::NoSuchResource(_) => "NoSuchResource",
+            Self::MethodNotAllowed { .. } => "MethodNotAllowed",
+            Self::InvalidBucketName(_) => "InvalidBucketName",
+            Self::KeyTooLong { .. } => "KeyTooLongError",
+            Self::InvalidArgument(_) => "InvalidArgument",
+            Self::MalformedXml(_) => "MalformedXML",
+            Self::InvalidBase64 => "InvalidBase64",
+            Self::MalformedEvent(_) => "InvalidRequest",
+            Self::PayloadTooLarge { .. } => "EntityTooLarge",
+            Self::NotAcceptable { .. } => "NotAcceptable",
+            Self::AccessDenied(_) => "AccessDenied",
+            Self::S3 { code, .. } => code,
+            Self::NotModified => "NotModified",
+            Self::BackendUnreachable => "BadGateway",
+            Self::BackendTimeout => "GatewayTimeout",
+            Self::Internal(_) => "InternalError",
+        }
+    }
+
+    /// The message a client sees. Server-side failures say nothing internal.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Internal(_) => "We encountered an internal error. Please try again.".into(),
+            Self::S3 { message, code, .. } if message.is_empty() => default_message(code).into(),
+            Self::S3 { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Headers that belong with this error (`Allow` for a 405, `Retry-After`
+    /// for a throttled request).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::MethodNotAllowed { allow, .. } => vec![("allow", (*allow).to_string())],
+            Self::S3 { .. } if self.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                vec![("retry-after", "1".to_string())]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The S3 request id, when S3 answered.
+    pub fn s3_request_id(&self) -> Option<&str> {
+        match self {
+            Self::S3 { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Maps any aws-sdk-s3 error, keeping S3's code and message.
+    pub fn from_sdk<E>(err: SdkError<E, SmithyResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match &err {
+            SdkError::ServiceError(ctx) => {
+                let status = ctx.raw().status().as_u16();
+                if status == 304 {
+                    return Self::NotModified;
+                }
+                let meta = ctx.err();
+                let code = meta
+                    .code()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| code_for_status(status).to_string());
+                Self::S3 {
+                    status,
+                    code,
+                    message: meta.message().unwrap_or_default().to_string(),
+                    request_id: ctx
+                        .raw()
+                        .headers()
+                        .get("x-amz-request-id")
+                        .map(str::to_string),
+                }
+            }
+            SdkError::TimeoutError(_) => Self::BackendTimeout,
+            SdkError::DispatchFailure(failure) => {
+                if failure.is_timeout() {
+                    Self::BackendTimeout
+                } else {
+                    Self::BackendUnreachable
+                }
+            }
+            SdkError::ResponseError(ctx) => {
+                let status = ctx.raw().status().as_u16();
+                if status == 304 {
+                    Self::NotModified
+                } else {
+                    Self::Internal(format!("unreadable S3 response (status {status}): {err:?}"))
+                }
+            }
+            _ => Self::Internal(format!("{err:?}")),
+        }
+    }
+}
+
+/// The code S3 means by a bare status (HEAD answers carry no body).
+fn code_for_status(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequest",
+        403 => "AccessDenied",
+        404 => "NotFound",
+        409 => "Conflict",
+        412 => "PreconditionFailed",
+        416 => "InvalidRange",
+        503 => "SlowDown",
+        500 => "InternalError",
+        _ => "UnknownError",
+    }
+}
+
+fn default_message(code: &str) -> &'static str {
+    match code {
+        "NotFound" | "NoSuchKey" => "The specified key does not exist.",
+        "NoSuchBucket" => "The specified bucket does not exist.",
+        "AccessDenied" => "Access Denied",
+        "PreconditionFailed" => "At least one of the pre-conditions you specified did not hold",
+        "SlowDown" => "Please reduce your request rate.",
+        _ => "The request could not be completed.",
+    }
+}
+
+/// The body of an error response: `<Error><Code/><Message/><RequestId/></Error>`.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename = "Error", rename_all = "PascalCase")]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    pub request_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_request_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_codes_keep_their_meaning() {
+        let cases = [
+            ("NoSuchKey", 500, 404),
+            ("NoSuchBucket", 500, 404),
+            ("NotFound", 404, 404),
+            ("AccessDenied", 403, 403),
+            ("BucketNotEmpty", 409, 409),
+            ("BucketAlreadyExists", 409, 409),
+            ("BucketAlreadyOwnedByYou", 409, 409),
+            ("PreconditionFailed", 412, 412),
+            ("InvalidRange", 416, 416),
+            ("NotModified", 304, 304),
+            ("InvalidBucketName", 400, 400),
+            ("SlowDown", 503, 503),
+            ("SomethingNew", 418, 418),
+        ];
+        for (code, sent, expected) in cases {
+            assert_eq!(status_for_code(code, sent).as_u16(), expected, "{code}");
+        }
+    }
+
+    #[test]
+    fn server_errors_hide_internals() {
+        let err = ApiError::Internal("connection to 10.0.0.1 failed: secret detail".into());
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!err.public_message().contains("10.0.0.1"));
+        assert_eq!(
+            ApiError::BackendUnreachable.status(),
+            StatusCode::BAD_GATEWAY
+        );
+        assert_eq!(
+            ApiError::BackendTimeout.status(),
+            StatusCode::GATEWAY_TIMEOUT
+        );
+    }
+
+    #[test]
+    fn method_not_allowed_names_the_allowed_methods() {
+        let err = ApiError::MethodNotAllowed {
+            method: "POST".into(),
+            allow: "GET, PUT, DELETE",
+        };
+        assert_eq!(
+            err.headers(),
+            vec![("allow", "GET, PUT, DELETE".to_string())]
+        );
+    }
+
+    #[test]
+    fn throttling_says_when_to_retry() {
+        let err = ApiError::S3 {
+            status: 503,
+            code: "SlowDown".into(),
+            message: String::new(),
+            request_id: None,
+        };
+        assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(err.headers()[0].0, "retry-after");
+        assert_eq!(err.public_message(), "Please reduce your request rate.");
+    }
+}

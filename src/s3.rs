@@ -1,0 +1,526 @@
+//! The only module that talks to S3: `Operation -> Outcome`.
+//!
+//! Each operation is one aws-sdk-s3 call. Errors keep S3's code and message
+//! (`ApiError::from_sdk`). Bodies are read whole, because a Lambda answer is one
+//! JSON document; an object larger than the inline limit is not read at all:
+//! the caller gets a presigned URL to fetch it from S3 directly.
+
+use crate::error::ApiError;
+use crate::route::{ListQuery, ObjectRead, Operation, PutObject};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::operation::RequestId;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
+use aws_sdk_s3::types::{
+    BucketCannedAcl, BucketLocationConstraint, ChecksumAlgorithm, CreateBucketConfiguration,
+    ObjectCannedAcl, StorageClass,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What S3 answered, ready to be turned into an HTTP response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Buckets(BucketList),
+    Objects(ObjectList),
+    BucketCreated {
+        location: Option<String>,
+    },
+    BucketDeleted,
+    /// A GET: the object's headers and bytes (206 when `meta.content_range` is set).
+    Object {
+        meta: ObjectMeta,
+        body: Bytes,
+    },
+    /// A HEAD: the object's headers only.
+    ObjectHead(ObjectMeta),
+    /// A GET of an object over the inline limit: fetch it from this URL.
+    TooLargeToInline {
+        url: String,
+        meta: ObjectMeta,
+    },
+    ObjectStored(Stored),
+    ObjectDeleted {
+        version_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BucketList {
+    pub owner_id: Option<String>,
+    pub owner_name: Option<String>,
+    pub buckets: Vec<BucketEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BucketEntry {
+    pub name: String,
+    /// ISO 8601.
+    pub creation_date: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectList {
+    pub name: String,
+    pub prefix: Option<String>,
+    pub delimiter: Option<String>,
+    pub max_keys: i32,
+    pub key_count: i32,
+    pub is_truncated: bool,
+    pub continuation_token: Option<String>,
+    pub next_continuation_token: Option<String>,
+    pub start_after: Option<String>,
+    pub contents: Vec<ObjectEntry>,
+    pub common_prefixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectEntry {
+    pub key: String,
+    /// ISO 8601.
+    pub last_modified: Option<String>,
+    pub etag: Option<String>,
+    pub size: i64,
+    pub storage_class: Option<String>,
+}
+
+/// The headers S3 keeps with an object, as S3 reported them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub content_type: Option<String>,
+    pub content_length: i64,
+    pub content_range: Option<String>,
+    pub etag: Option<String>,
+    /// HTTP date.
+    pub last_modified: Option<String>,
+    /// S3's `Date` header, served as `Timestamp` like the tutorial does.
+    pub date: Option<String>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
+    pub expires: Option<String>,
+    pub storage_class: Option<String>,
+    pub version_id: Option<String>,
+    pub metadata: Vec<(String, String)>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
+    pub request_id: Option<String>,
+    pub date: Option<String>,
+    /// `(header name, value)` of the checksums S3 confirmed.
+    pub checksums: Vec<(String, String)>,
+}
+
+/// The S3 side of the proxy.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    client: Client,
+    inline_limit: usize,
+    presign_expiry: Duration,
+}
+
+impl Backend {
+    pub fn new(client: Client, inline_limit: usize, presign_expiry: Duration) -> Self {
+        Self {
+            client,
+            inline_limit,
+            presign_expiry,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Performs one operation.
+    pub async fn execute(&self, op: Operation) -> Result<Outcome, ApiError> {
+        match op {
+            Operation::ListBuckets => self.list_buckets().await,
+            Operation::ListObjects { bucket, list } => self.list_objects(bucket, list).await,
+            Operation::CreateBucket {
+                bucket,
+                location,
+                acl,
+            } => self.create_bucket(bucket, location, acl).await,
+            Operation::DeleteBucket { bucket } => {
+                self.client
+                    .delete_bucket()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(ApiError::from_sdk)?;
+                Ok(Outcome::BucketDeleted)
+            }
+            Operation::GetObject(read) => self.get_object(read).await,
+            Operation::HeadObject(read) => self.head_object(read).await,
+            Operation::PutObject(put) => self.put_object(*put).await,
+            Operation::DeleteObject { bucket, key } => {
+                let out = self
+                    .client
+                    .delete_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(ApiError::from_sdk)?;
+                Ok(Outcome::ObjectDeleted {
+                    version_id: out.version_id,
+                })
+            }
+        }
+    }
+
+    async fn list_buckets(&self) -> Result<Outcome, ApiError> {
+        let out = self
+            .client
+            .list_buckets()
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        Ok(Outcome::Buckets(BucketList {
+            owner_id: out.owner().and_then(|o| o.id()).map(str::to_string),
+            owner_name: out
+                .owner()
+                .and_then(|o| o.display_name())
+                .map(str::to_string),
+            buckets: out
+                .buckets()
+                .iter()
+                .map(|b| BucketEntry {
+                    name: b.name().unwrap_or_default().to_string(),
+                    creation_date: b.creation_date().map(iso8601),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn list_objects(&self, bucket: String, list: ListQuery) -> Result<Outcome, ApiError> {
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .set_prefix(list.prefix)
+            .set_delimiter(list.delimiter)
+            .set_max_keys(list.max_keys)
+            .set_continuation_token(list.continuation_token)
+            .set_start_after(list.start_after)
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        let contents: Vec<ObjectEntry> = out
+            .contents()
+            .iter()
+            .map(|o| ObjectEntry {
+                key: o.key().unwrap_or_default().to_string(),
+                last_modified: o.last_modified().map(iso8601),
+                etag: o.e_tag().map(str::to_string),
+                size: o.size().unwrap_or_default(),
+                storage_class: o.storage_class().map(|s| s.as_str().to_string()),
+            })
+            .collect();
+        let common_prefixes: Vec<String> = out
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix().map(str::to_string))
+            .collect();
+        let key_count = out
+            .key_count()
+            .unwrap_or((contents.len() + common_prefixes.len()) as i32);
+        Ok(Outcome::Objects(ObjectList {
+            name: out.name().map(str::to_string).unwrap_or(bucket),
+            prefix: out.prefix().map(str::to_string),
+            delimiter: out.delimiter().map(str::to_string),
+            max_keys: out.max_keys().unwrap_or(1000),
+            key_count,
+            is_truncated: out.is_truncated().unwrap_or(false),
+            continuation_token: out.continuation_token().map(str::to_string),
+            next_continuation_token: out.next_continuation_token().map(str::to_string),
+            start_after: out.start_after().map(str::to_string),
+            contents,
+            common_prefixes,
+        }))
+    }
+
+    async fn create_bucket(
+        &self,
+        bucket: String,
+        location: Option<String>,
+        acl: Option<String>,
+    ) -> Result<Outcome, ApiError> {
+        // Outside us-east-1, S3 wants the region named in the body; a client
+        // that sends none means "here".
+        let region = self.client.config().region().map(|r| r.to_string());
+        let location = location.or(region.filter(|r| r != "us-east-1"));
+        let configuration = location.as_deref().map(|l| {
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(l))
+                .build()
+        });
+        let out = self
+            .client
+            .create_bucket()
+            .bucket(&bucket)
+            .set_create_bucket_configuration(configuration)
+            .set_acl(acl.as_deref().map(BucketCannedAcl::from))
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        Ok(Outcome::BucketCreated {
+            location: out.location.or(Some(format!("/{bucket}"))),
+        })
+    }
+
+    async fn get_object(&self, read: ObjectRead) -> Result<Outcome, ApiError> {
+        let date = ResponseDate::default();
+        let mut request = self
+            .client
+            .get_object()
+            .bucket(&read.bucket)
+            .key(&read.key)
+            .set_range(read.range.clone())
+            .set_if_match(read.if_match.clone())
+            .set_if_none_match(read.if_none_match.clone())
+            .set_if_modified_since(read.if_modified_since.as_deref().and_then(http_date))
+            .set_if_unmodified_since(read.if_unmodified_since.as_deref().and_then(http_date));
+        for (name, value) in &read.overrides {
+            request = match name.as_str() {
+                "response-cache-control" => request.response_cache_control(value),
+                "response-content-disposition" => request.response_content_disposition(value),
+                "response-content-encoding" => request.response_content_encoding(value),
+                "response-content-language" => request.response_content_language(value),
+                "response-content-type" => request.response_content_type(value),
+                "response-expires" => request.set_response_expires(http_date(value)),
+                _ => request,
+            };
+        }
+        let out = request
+            .customize()
+            .interceptor(date.clone())
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        let meta = ObjectMeta {
+            content_type: out.content_type.clone(),
+            content_length: out.content_length.unwrap_or_default(),
+            content_range: out.content_range.clone(),
+            etag: out.e_tag.clone(),
+            last_modified: out.last_modified.as_ref().map(http_date_string),
+            date: date.get(),
+            cache_control: out.cache_control.clone(),
+            content_disposition: out.content_disposition.clone(),
+            content_encoding: out.content_encoding.clone(),
+            content_language: out.content_language.clone(),
+            expires: out.expires_string.clone(),
+            storage_class: out.storage_class.as_ref().map(|s| s.as_str().to_string()),
+            version_id: out.version_id.clone(),
+            metadata: sorted(out.metadata.clone()),
+            request_id: out.request_id().map(str::to_string),
+        };
+        if meta.content_length > self.inline_limit as i64 {
+            // Too big for a Lambda answer: drop the stream unread and send the
+            // client to S3 itself.
+            drop(out.body);
+            let url = self.presign_get(&read).await?;
+            return Ok(Outcome::TooLargeToInline { url, meta });
+        }
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| ApiError::Internal(format!("reading the object body: {e}")))?
+            .into_bytes();
+        Ok(Outcome::Object { meta, body })
+    }
+
+    async fn presign_get(&self, read: &ObjectRead) -> Result<String, ApiError> {
+        let config = PresigningConfig::expires_in(self.presign_expiry)
+            .map_err(|e| ApiError::Internal(format!("presigning config: {e}")))?;
+        let mut request = self.client.get_object().bucket(&read.bucket).key(&read.key);
+        for (name, value) in &read.overrides {
+            request = match name.as_str() {
+                "response-content-disposition" => request.response_content_disposition(value),
+                "response-content-type" => request.response_content_type(value),
+                _ => request,
+            };
+        }
+        let presigned = request
+            .presigned(config)
+            .await
+            .map_err(|e| ApiError::Internal(format!("presigning: {e:?}")))?;
+        Ok(presigned.uri().to_string())
+    }
+
+    async fn head_object(&self, read: ObjectRead) -> Result<Outcome, ApiError> {
+        let date = ResponseDate::default();
+        let out = self
+            .client
+            .head_object()
+            .bucket(&read.bucket)
+            .key(&read.key)
+            .set_range(read.range)
+            .set_if_match(read.if_match)
+            .set_if_none_match(read.if_none_match)
+            .set_if_modified_since(read.if_modified_since.as_deref().and_then(http_date))
+            .set_if_unmodified_since(read.if_unmodified_since.as_deref().and_then(http_date))
+            .customize()
+            .interceptor(date.clone())
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        Ok(Outcome::ObjectHead(ObjectMeta {
+            content_type: out.content_type.clone(),
+            content_length: out.content_length.unwrap_or_default(),
+            content_range: out.content_range.clone(),
+            etag: out.e_tag.clone(),
+            last_modified: out.last_modified.as_ref().map(http_date_string),
+            date: date.get(),
+            cache_control: out.cache_control.clone(),
+            content_disposition: out.content_disposition.clone(),
+            content_encoding: out.content_encoding.clone(),
+            content_language: out.content_language.clone(),
+            expires: out.expires_string.clone(),
+            storage_class: out.storage_class.as_ref().map(|s| s.as_str().to_string()),
+            version_id: out.version_id.clone(),
+            metadata: sorted(out.metadata.clone()),
+            request_id: out.request_id().map(str::to_string),
+        }))
+    }
+
+    async fn put_object(&self, put: PutObject) -> Result<Outcome, ApiError> {
+        let expires = match put.expires.as_deref() {
+            None => None,
+            Some(v) => Some(http_date(v).ok_or_else(|| {
+                ApiError::InvalidArgument(format!("Expires {v:?} is not an HTTP date"))
+            })?),
+        };
+        let metadata: Option<HashMap<String, String>> =
+            (!put.metadata.is_empty()).then(|| put.metadata.into_iter().collect());
+        let date = ResponseDate::default();
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(put.bucket)
+            .key(put.key)
+            .content_type(put.content_type)
+            .content_length(put.body.len() as i64)
+            .set_metadata(metadata)
+            .set_cache_control(put.cache_control)
+            .set_content_disposition(put.content_disposition)
+            .set_content_encoding(put.content_encoding)
+            .set_content_language(put.content_language)
+            .set_expires(expires)
+            .set_acl(put.acl.as_deref().map(ObjectCannedAcl::from))
+            .set_storage_class(put.storage_class.as_deref().map(StorageClass::from))
+            .set_content_md5(put.content_md5)
+            .set_if_none_match(put.if_none_match);
+        for (algorithm, value) in put.checksums {
+            request = match algorithm.as_str() {
+                "crc32" => request
+                    .checksum_crc32(value)
+                    .checksum_algorithm(ChecksumAlgorithm::Crc32),
+                "crc32c" => request
+                    .checksum_crc32_c(value)
+                    .checksum_algorithm(ChecksumAlgorithm::Crc32C),
+                "sha1" => request
+                    .checksum_sha1(value)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha1),
+                "sha256" => request
+                    .checksum_sha256(value)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256),
+                "crc64nvme" => request
+                    .checksum_crc64_nvme(value)
+                    .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme),
+                other => {
+                    return Err(ApiError::InvalidArgument(format!(
+                        "x-amz-checksum-{other} is not a checksum S3 knows"
+                    )));
+                }
+            };
+        }
+        let out = request
+            .body(ByteStream::from(put.body))
+            .customize()
+            .interceptor(date.clone())
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        let checksums = [
+            ("x-amz-checksum-crc32", out.checksum_crc32()),
+            ("x-amz-checksum-crc32c", out.checksum_crc32_c()),
+            ("x-amz-checksum-sha1", out.checksum_sha1()),
+            ("x-amz-checksum-sha256", out.checksum_sha256()),
+            ("x-amz-checksum-crc64nvme", out.checksum_crc64_nvme()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name.to_string(), v.to_string())))
+        .collect();
+        Ok(Outcome::ObjectStored(Stored {
+            etag: out.e_tag().map(str::to_string),
+            version_id: out.version_id().map(str::to_string),
+            request_id: out.request_id().map(str::to_string),
+            date: date.get(),
+            checksums,
+        }))
+    }
+}
+
+fn sorted(metadata: Option<HashMap<String, String>>) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = metadata.unwrap_or_default().into_iter().collect();
+    pairs.sort();
+    pairs
+}
+
+fn iso8601(t: &DateTime) -> String {
+    t.fmt(DateTimeFormat::DateTime).unwrap_or_default()
+}
+
+fn http_date_string(t: &DateTime) -> String {
+    t.fmt(DateTimeFormat::HttpDate).unwrap_or_default()
+}
+
+/// An HTTP date header; `None` when it does not parse (HTTP says: ignore it).
+fn http_date(value: &str) -> Option<DateTime> {
+    DateTime::from_str(value.trim(), DateTimeFormat::HttpDate).ok()
+}
+
+/// Keeps S3's `Date` response header, which the SDK does not surface.
+#[derive(Debug, Clone, Default)]
+struct ResponseDate(Arc<Mutex<Option<String>>>);
+
+impl ResponseDate {
+    fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|d| d.clone())
+    }
+}
+
+impl Intercept for ResponseDate {
+    fn name(&self) -> &'static str {
+        "ResponseDate"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let (Some(date), Ok(mut slot)) =
+            (context.response().headers().get("date"), self.0.lock())
+        {
+            *slot = Some(date.to_string());
+        }
+        Ok(())
+    }
+}
