@@ -34,11 +34,17 @@ impl App {
             .timeout_config(timeouts(&config))
             .load()
             .await;
+        Self::from_sdk_config(config, &shared)
+    }
+
+    /// Builds the S3 client from an already loaded aws-config.
+    pub fn from_sdk_config(config: Config, shared: &aws_config::SdkConfig) -> Result<Self, String> {
         if shared.region().is_none() {
             return Err("no AWS region: set AWS_REGION".into());
         }
-        let s3_config = aws_sdk_s3::config::Builder::from(&shared)
+        let s3_config = aws_sdk_s3::config::Builder::from(shared)
             .force_path_style(config.force_path_style)
+            .timeout_config(timeouts(&config))
             .build();
         Ok(Self::new(config, aws_sdk_s3::Client::from_conf(s3_config)))
     }
@@ -165,7 +171,7 @@ impl App {
     }
 }
 
-fn timeouts(config: &Config) -> TimeoutConfig {
+pub fn timeouts(config: &Config) -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_timeout(config.backend_timeout)

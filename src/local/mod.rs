@@ -1,1 +1,199 @@
-//! placeholder
+//! Local mode (`make run`, `make invoke`): the API as the deployed stage
+//! serves it, on a laptop, without AWS or Docker.
+//!
+//! - [`store`]: s3s-fs wrapped to behave like S3 where the proxy relies on it.
+//! - [`server`]: the store on loopback, and S3 clients that never probe
+//!   instance metadata.
+//! - [`gateway`]: the API Gateway REST emulator around the same handler the
+//!   Lambda runs ([`crate::lambda::invoke_json`]), called in-process.
+//! - [`serve_gateway`] / [`run`] / [`invoke`]: the HTTP front and the command.
+
+pub mod gateway;
+pub mod server;
+pub mod store;
+
+use crate::app::App;
+use crate::config::Config;
+use gateway::{API_GATEWAY_LIMIT, Gateway, HttpRequest, HttpResponse};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the proxy's S3 calls go.
+pub enum Backend {
+    /// The embedded store over this folder, started on a free loopback port.
+    Embedded(PathBuf),
+    /// An S3-compatible endpoint named by `AWS_ENDPOINT_URL_S3` (or real S3),
+    /// with credentials from the environment.
+    Environment,
+}
+
+impl Backend {
+    /// `AWS_ENDPOINT_URL_S3` set: that endpoint; else the embedded store.
+    pub fn choose(data: PathBuf) -> Self {
+        match std::env::var("AWS_ENDPOINT_URL_S3") {
+            Ok(v) if !v.trim().is_empty() => Self::Environment,
+            _ => Self::Embedded(data),
+        }
+    }
+}
+
+/// An App over the chosen backend; the embedded store (if any) runs as long
+/// as the returned guard lives.
+pub async fn app_for(
+    backend: Backend,
+    config: Config,
+) -> Result<(App, Option<server::Running>), Box<dyn std::error::Error + Send + Sync>> {
+    match backend {
+        Backend::Embedded(data) => {
+            let store = server::start_store(&data, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            let client = server::local_client(&store.url(), config.backend_timeout);
+            Ok((App::new(config, client), Some(store)))
+        }
+        Backend::Environment => {
+            // A region from the environment, else us-east-1: never the
+            // instance-metadata probe aws-config falls back to.
+            let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|r| !r.is_empty()))
+                .unwrap_or_else(|| server::LOCAL_REGION.to_string());
+            let config = Config {
+                force_path_style: std::env::var("S3_FORCE_PATH_STYLE").is_err() || config.force_path_style,
+                ..config
+            };
+            let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(region))
+                .load()
+                .await;
+            Ok((App::from_sdk_config(config, &shared)?, None))
+        }
+    }
+}
+
+/// Serves the emulated API on `listener` until the task is dropped.
+pub async fn serve_gateway(listener: tokio::net::TcpListener, gateway: Arc<Gateway>) {
+    let http = ConnBuilder::new(TokioExecutor::new());
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            continue;
+        };
+        let gateway = gateway.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let gateway = gateway.clone();
+            async move { Ok::<_, Infallible>(handle_http(&gateway, req).await) }
+        });
+        let conn = http.serve_connection(TokioIo::new(socket), service).into_owned();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+}
+
+async fn handle_http(gateway: &Gateway, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let head = parts.method == http::Method::HEAD;
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let response = if declared.is_some_and(|n| n > API_GATEWAY_LIMIT) {
+        too_long()
+    } else {
+        match Limited::new(body, API_GATEWAY_LIMIT).collect().await {
+            Err(_) => too_long(),
+            Ok(collected) => {
+                let request = HttpRequest {
+                    method: parts.method.to_string(),
+                    target: parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_else(|| "/".into()),
+                    headers: parts
+                        .headers
+                        .iter()
+                        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+                        .collect(),
+                    body: collected.to_bytes().to_vec(),
+                };
+                gateway.call(request).await
+            }
+        }
+    };
+    to_hyper(response, head)
+}
+
+fn too_long() -> HttpResponse {
+    HttpResponse {
+        status: 413,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: br#"{"message":"Request Too Long"}"#.to_vec(),
+    }
+}
+
+fn to_hyper(response: HttpResponse, head: bool) -> http::Response<Full<Bytes>> {
+    let mut out = http::Response::new(Full::new(Bytes::from(response.body)));
+    *out.status_mut() = http::StatusCode::from_u16(response.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    for (name, value) in response.headers {
+        // hyper sets Content-Length from the body, except for HEAD, where the
+        // handler's value (the object's size) is the one to keep.
+        if name.eq_ignore_ascii_case("content-length") && !head {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out
+}
+
+/// `make run`: the emulator on `addr`, over the chosen backend.
+pub async fn run(
+    addr: SocketAddr,
+    backend: Backend,
+    stage: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let config = Config::from_env()?;
+    let description = match &backend {
+        Backend::Embedded(data) => format!("embedded S3 store in {}/", data.display()),
+        Backend::Environment => format!(
+            "S3 endpoint {}",
+            std::env::var("AWS_ENDPOINT_URL_S3").unwrap_or_default()
+        ),
+    };
+    let listener = server::bind(addr).await?;
+    let (app, _store) = app_for(backend, config).await?;
+    let gateway = Arc::new(Gateway::new(Arc::new(app), stage));
+    let base = format!("http://{}", listener.local_addr()?);
+    println!("s3-proxy: API Gateway REST emulator on {base}/ (stage /{stage}/ or none), {description}");
+    println!("binaryMediaTypes: {}", gateway.binary);
+    println!("Try:");
+    println!("  curl -X PUT {base}/my-bucket");
+    println!("  curl -T photo.png -H 'Content-Type: image/png' {base}/my-bucket/photos/photo.png");
+    println!("  curl {base}/my-bucket");
+    let serving = tokio::spawn(serve_gateway(listener, gateway));
+    tokio::select! {
+        _ = serving => {}
+        _ = tokio::signal::ctrl_c() => println!("stopped"),
+    }
+    Ok(())
+}
+
+/// `make invoke`: one event through the handler; prints the response JSON.
+pub async fn invoke(event_file: &std::path::Path, backend: Backend) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let event = std::fs::read_to_string(event_file)
+        .map_err(|e| format!("cannot read {}: {e}", event_file.display()))?;
+    let (app, _store) = app_for(backend, Config::from_env()?).await?;
+    let mut context = lambda_http::Context::default();
+    context.request_id = gateway::new_request_id();
+    Ok(crate::lambda::invoke_json(&app, &event, context).await?)
+}

@@ -1,0 +1,353 @@
+//! An API Gateway REST emulator: HTTP request -> REST v1 proxy event -> the
+//! Lambda handler, in-process -> response JSON -> HTTP response, converting
+//! each way as API Gateway does:
+//! - the stage is reachable as `/{stage}/...` and as `/...`;
+//! - `resource`, `path` (stage-free, still percent-encoded) and
+//!   `pathParameters` (`folder`, greedy `item`) as the template's resources
+//!   `/`, `/{folder}`, `/{folder}/{item+}` produce them;
+//! - headers and query parameters in single- and multi-value forms (query
+//!   values decoded);
+//! - a request body is base64-encoded (`isBase64Encoded: true`) when its
+//!   Content-Type matches binaryMediaTypes;
+//! - a response marked `isBase64Encoded` is decoded only when the request's
+//!   first Accept value matches binaryMediaTypes, else passed on as base64
+//!   text, exactly as API Gateway does;
+//! - 413 over 10 MB of request body or 6 MB of Lambda request payload, 502
+//!   "Internal server error" for a malformed or oversized Lambda response.
+//!
+//! IAM authorization is not emulated: the local API is open on loopback.
+
+use crate::app::App;
+use crate::lambda;
+use crate::media::BinaryMediaTypes;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use percent_encoding::percent_decode_str;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// API Gateway REST's request payload limit.
+pub const API_GATEWAY_LIMIT: usize = 10 * 1024 * 1024;
+/// Lambda's synchronous invocation payload limit, each way.
+pub const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+
+/// An HTTP request as the emulator receives it.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    /// The request target as sent: percent-encoded path and query.
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    pub fn new(method: &str, target: &str) -> Self {
+        Self {
+            method: method.to_string(),
+            target: target.to_string(),
+            ..Self::default()
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    fn first_header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The HTTP response the client gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    fn message(status: u16, message: &str) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: json!({ "message": message }).to_string().into_bytes(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The emulated REST API: a stage, its binaryMediaTypes, and the handler.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub app: Arc<App>,
+    pub stage: String,
+    pub binary: BinaryMediaTypes,
+}
+
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// A request id shaped like API Gateway's (a UUID).
+pub fn new_request_id() -> String {
+    let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let seed = (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32);
+    let hex = format!("{:016x}{:016x}", splitmix64(seed ^ n), splitmix64(seed.wrapping_add(n).rotate_left(17)));
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// A well-mixed 64-bit hash (SplitMix64's finalizer).
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Gateway {
+    pub fn new(app: Arc<App>, stage: &str) -> Self {
+        let binary = app.config.binary_media_types.clone();
+        Self {
+            app,
+            stage: stage.to_string(),
+            binary,
+        }
+    }
+
+    /// Serves one HTTP request end to end.
+    pub async fn call(&self, req: HttpRequest) -> HttpResponse {
+        let request_id = new_request_id();
+        if req.body.len() > API_GATEWAY_LIMIT {
+            return HttpResponse::message(413, "Request Too Long");
+        }
+        let event = self.event(&req, &request_id).to_string();
+        if event.len() > LAMBDA_PAYLOAD_LIMIT {
+            return HttpResponse::message(
+                413,
+                "Request Too Long: the Lambda request payload limit is 6 MB; \
+                 upload large objects with a presigned URL (POST /{folder}/{item}?uploads)",
+            );
+        }
+        let mut context = lambda_http::Context::default();
+        context.request_id = request_id.clone();
+        let response = match lambda::invoke_json(&self.app, &event, context).await {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::error!(error = %e, "the event did not parse");
+                return HttpResponse::message(502, "Internal server error");
+            }
+        };
+        let mut out = self.response(&response, req.first_header("accept"));
+        out.headers.push(("x-amzn-requestid".into(), request_id));
+        out
+    }
+
+    /// The REST v1 proxy event API Gateway would send for this request.
+    pub fn event(&self, req: &HttpRequest, request_id: &str) -> Value {
+        let (raw_path, raw_query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+        let path = self.strip_stage(raw_path);
+        let (resource, params) = resource_of(&path);
+
+        let mut headers = Map::new();
+        let mut multi_headers: Map<String, Value> = Map::new();
+        for (name, value) in &req.headers {
+            headers.insert(name.clone(), json!(value));
+            multi_headers
+                .entry(name.clone())
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .map(|a| a.push(json!(value)));
+        }
+        let mut query = Map::new();
+        let mut multi_query: Map<String, Value> = Map::new();
+        for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let (k, v) = (decode(k), decode(v));
+            query.insert(k.clone(), json!(v));
+            multi_query
+                .entry(k)
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .map(|a| a.push(json!(v)));
+        }
+
+        let content_type = req.first_header("content-type");
+        let (body, is_base64) = if req.body.is_empty() {
+            (Value::Null, false)
+        } else if content_type.is_some_and(|t| self.binary.matches(t)) {
+            (json!(STANDARD.encode(&req.body)), true)
+        } else {
+            // API Gateway treats an unmatched body as UTF-8 text.
+            (json!(String::from_utf8_lossy(&req.body)), false)
+        };
+        let null_if_empty = |m: Map<String, Value>| if m.is_empty() { Value::Null } else { Value::Object(m) };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        json!({
+            "resource": resource,
+            "path": path,
+            "httpMethod": req.method,
+            "headers": null_if_empty(headers),
+            "multiValueHeaders": null_if_empty(multi_headers),
+            "queryStringParameters": null_if_empty(query.clone()),
+            "multiValueQueryStringParameters": null_if_empty(multi_query),
+            "pathParameters": params,
+            "stageVariables": Value::Null,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "resourceId": "local",
+                "resourcePath": resource,
+                "httpMethod": req.method,
+                "stage": self.stage,
+                "requestId": request_id,
+                "extendedRequestId": request_id,
+                "path": format!("/{}{}", self.stage, path),
+                "protocol": "HTTP/1.1",
+                "requestTimeEpoch": now.as_millis() as u64,
+                "domainName": req.first_header("host").unwrap_or("127.0.0.1"),
+                "identity": {
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": req.first_header("user-agent"),
+                },
+            },
+            "body": body,
+            "isBase64Encoded": is_base64,
+        })
+    }
+
+    /// `/prod/bucket/key` and `/bucket/key` both reach the stage.
+    fn strip_stage(&self, raw_path: &str) -> String {
+        let prefix = format!("/{}", self.stage);
+        let path = match raw_path.strip_prefix(&prefix) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+            _ => raw_path,
+        };
+        if path.is_empty() { "/".into() } else { path.into() }
+    }
+
+    /// Turns the Lambda's response JSON into what the client receives.
+    pub fn response(&self, lambda_json: &str, accept: Option<&str>) -> HttpResponse {
+        let internal = || HttpResponse::message(502, "Internal server error");
+        if lambda_json.len() > LAMBDA_PAYLOAD_LIMIT {
+            tracing::error!(bytes = lambda_json.len(), "Lambda response over the 6 MB payload limit");
+            return internal();
+        }
+        let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(lambda_json) else {
+            return internal();
+        };
+        let Some(status) = doc.get("statusCode").and_then(Value::as_u64).filter(|s| (100..600).contains(s)) else {
+            return internal();
+        };
+        let mut headers: Vec<(String, String)> = Vec::new();
+        if let Some(Value::Object(multi)) = doc.get("multiValueHeaders") {
+            for (name, values) in multi {
+                for value in values.as_array().into_iter().flatten() {
+                    headers.push((name.to_ascii_lowercase(), value_text(value)));
+                }
+            }
+        }
+        if let Some(Value::Object(single)) = doc.get("headers") {
+            for (name, value) in single {
+                let name = name.to_ascii_lowercase();
+                headers.retain(|(n, _)| *n != name);
+                headers.push((name, value_text(value)));
+            }
+        }
+        let is_base64 = doc.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false);
+        let text = match doc.get("body") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return internal(),
+        };
+        let body = if is_base64 && self.binary.decodes_for_accept(accept) {
+            match STANDARD.decode(text.as_bytes()) {
+                Ok(bytes) => bytes,
+                Err(_) => return internal(),
+            }
+        } else {
+            text.into_bytes()
+        };
+        HttpResponse {
+            status: status as u16,
+            headers,
+            body,
+        }
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Query values reach the Lambda decoded.
+fn decode(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// The template's resources: `/`, `/{folder}`, `/{folder}/{item+}`. Path
+/// parameters keep the request's percent-encoding, as REST APIs pass them.
+fn resource_of(path: &str) -> (&'static str, Value) {
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    if trimmed.is_empty() {
+        return ("/", Value::Null);
+    }
+    match trimmed.split_once('/') {
+        None | Some((_, "")) => {
+            let folder = trimmed.trim_end_matches('/');
+            ("/{folder}", json!({ "folder": folder }))
+        }
+        Some((folder, item)) => ("/{folder}/{item+}", json!({ "folder": folder, "item": item })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_and_parameters_match_the_template() {
+        let cases = [
+            ("/", "/", Value::Null),
+            ("/b-1", "/{folder}", json!({"folder": "b-1"})),
+            ("/b-1/", "/{folder}", json!({"folder": "b-1"})),
+            ("/b-1/a%2Fb.txt", "/{folder}/{item+}", json!({"folder": "b-1", "item": "a%2Fb.txt"})),
+            ("/b-1/a/b c.txt", "/{folder}/{item+}", json!({"folder": "b-1", "item": "a/b c.txt"})),
+        ];
+        for (path, resource, params) in cases {
+            assert_eq!(resource_of(path), (resource, params), "{path}");
+        }
+    }
+
+    #[test]
+    fn request_ids_are_unique_and_uuid_shaped() {
+        let a = new_request_id();
+        let b = new_request_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
+    }
+}
