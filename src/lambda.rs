@@ -4,7 +4,9 @@
 //! its `Adapter` (event -> `http::Request`) and its response serializer — so
 //! the JSON API Gateway receives is exactly what the deployed runtime sends.
 //!
-//! One step comes first. lambda_http's event-to-request conversion panics on
+//! Two things differ from `lambda_http::run(handler)`. The response goes in
+//! as [`AsBuilt`], so lambda_http keeps the body variant `response` chose.
+//! And one step comes first. lambda_http's event-to-request conversion panics on
 //! two kinds of input a client controls: a body marked `isBase64Encoded` that
 //! is not base64 (`expect("failed to decode aws base64 encoded body")`), and a
 //! Host / X-Forwarded-Proto / path that does not make a URL (`unwrap()`). A
@@ -19,8 +21,10 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::HeaderMap;
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, Context, LambdaEvent, Request, Service, service_fn};
+use lambda_http::{Adapter, Context, IntoResponse, LambdaEvent, Request, Service, service_fn};
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 
 pub use lambda_http::lambda_runtime::Error;
 
@@ -48,9 +52,30 @@ pub async fn invoke(
     let mut prepared = Some(prepared);
     let mut adapter = Adapter::from(service_fn(move |req: Request| {
         let prepared = prepared.take().unwrap_or_default();
-        async move { Ok::<_, Infallible>(app.answer(req, prepared.body, prepared.early).await) }
+        async move {
+            Ok::<_, Infallible>(AsBuilt(
+                app.answer(req, prepared.body, prepared.early).await,
+            ))
+        }
     }));
     adapter.call(LambdaEvent::new(payload, context)).await
+}
+
+/// A response whose body variant is final.
+///
+/// lambda_http's `IntoResponse for Response<B>` re-derives text-or-binary
+/// from the Content-Type header and decodes "text" types lossily, so a
+/// `Body::Binary` served as `text/plain` (or with no Content-Type) would be
+/// corrupted. `response` already chose the variant with API Gateway's rules;
+/// this wrapper hands it to lambda_http untouched.
+pub struct AsBuilt(pub http::Response<lambda_http::Body>);
+
+impl IntoResponse for AsBuilt {
+    fn into_response(
+        self,
+    ) -> Pin<Box<dyn Future<Output = http::Response<lambda_http::Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
 }
 
 /// Runs one event given as JSON, returning the response JSON: the path the

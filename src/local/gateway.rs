@@ -53,7 +53,8 @@ impl HttpRequest {
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_string()));
         self
     }
 
@@ -113,8 +114,19 @@ pub fn new_request_id() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     let seed = (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32);
-    let hex = format!("{:016x}{:016x}", splitmix64(seed ^ n), splitmix64(seed.wrapping_add(n).rotate_left(17)));
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    let hex = format!(
+        "{:016x}{:016x}",
+        splitmix64(seed ^ n),
+        splitmix64(seed.wrapping_add(n).rotate_left(17))
+    );
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// A well-mixed 64-bit hash (SplitMix64's finalizer).
@@ -192,17 +204,28 @@ impl Gateway {
                 .map(|a| a.push(json!(v)));
         }
 
-        let content_type = req.first_header("content-type");
+        // API Gateway takes a request without Content-Type as application/json.
+        let content_type = req
+            .first_header("content-type")
+            .unwrap_or("application/json");
         let (body, is_base64) = if req.body.is_empty() {
             (Value::Null, false)
-        } else if content_type.is_some_and(|t| self.binary.matches(t)) {
+        } else if self.binary.matches(content_type) {
             (json!(STANDARD.encode(&req.body)), true)
         } else {
             // API Gateway treats an unmatched body as UTF-8 text.
             (json!(String::from_utf8_lossy(&req.body)), false)
         };
-        let null_if_empty = |m: Map<String, Value>| if m.is_empty() { Value::Null } else { Value::Object(m) };
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let null_if_empty = |m: Map<String, Value>| {
+            if m.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(m)
+            }
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         json!({
             "resource": resource,
             "path": path,
@@ -243,20 +266,31 @@ impl Gateway {
             Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
             _ => raw_path,
         };
-        if path.is_empty() { "/".into() } else { path.into() }
+        if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        }
     }
 
     /// Turns the Lambda's response JSON into what the client receives.
     pub fn response(&self, lambda_json: &str, accept: Option<&str>) -> HttpResponse {
         let internal = || HttpResponse::message(502, "Internal server error");
         if lambda_json.len() > LAMBDA_PAYLOAD_LIMIT {
-            tracing::error!(bytes = lambda_json.len(), "Lambda response over the 6 MB payload limit");
+            tracing::error!(
+                bytes = lambda_json.len(),
+                "Lambda response over the 6 MB payload limit"
+            );
             return internal();
         }
         let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(lambda_json) else {
             return internal();
         };
-        let Some(status) = doc.get("statusCode").and_then(Value::as_u64).filter(|s| (100..600).contains(s)) else {
+        let Some(status) = doc
+            .get("statusCode")
+            .and_then(Value::as_u64)
+            .filter(|s| (100..600).contains(s))
+        else {
             return internal();
         };
         let mut headers: Vec<(String, String)> = Vec::new();
@@ -274,7 +308,10 @@ impl Gateway {
                 headers.push((name, value_text(value)));
             }
         }
-        let is_base64 = doc.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false);
+        let is_base64 = doc
+            .get("isBase64Encoded")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let text = match doc.get("body") {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
@@ -320,7 +357,10 @@ fn resource_of(path: &str) -> (&'static str, Value) {
             let folder = trimmed.trim_end_matches('/');
             ("/{folder}", json!({ "folder": folder }))
         }
-        Some((folder, item)) => ("/{folder}/{item+}", json!({ "folder": folder, "item": item })),
+        Some((folder, item)) => (
+            "/{folder}/{item+}",
+            json!({ "folder": folder, "item": item }),
+        ),
     }
 }
 
@@ -334,8 +374,16 @@ mod tests {
             ("/", "/", Value::Null),
             ("/b-1", "/{folder}", json!({"folder": "b-1"})),
             ("/b-1/", "/{folder}", json!({"folder": "b-1"})),
-            ("/b-1/a%2Fb.txt", "/{folder}/{item+}", json!({"folder": "b-1", "item": "a%2Fb.txt"})),
-            ("/b-1/a/b c.txt", "/{folder}/{item+}", json!({"folder": "b-1", "item": "a/b c.txt"})),
+            (
+                "/b-1/a%2Fb.txt",
+                "/{folder}/{item+}",
+                json!({"folder": "b-1", "item": "a%2Fb.txt"}),
+            ),
+            (
+                "/b-1/a/b c.txt",
+                "/{folder}/{item+}",
+                json!({"folder": "b-1", "item": "a/b c.txt"}),
+            ),
         ];
         for (path, resource, params) in cases {
             assert_eq!(resource_of(path), (resource, params), "{path}");

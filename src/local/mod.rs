@@ -63,7 +63,8 @@ pub async fn app_for(
                 .find_map(|v| std::env::var(v).ok().filter(|r| !r.is_empty()))
                 .unwrap_or_else(|| server::LOCAL_REGION.to_string());
             let config = Config {
-                force_path_style: std::env::var("S3_FORCE_PATH_STYLE").is_err() || config.force_path_style,
+                force_path_style: std::env::var("S3_FORCE_PATH_STYLE").is_err()
+                    || config.force_path_style,
                 ..config
             };
             let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -87,14 +88,19 @@ pub async fn serve_gateway(listener: tokio::net::TcpListener, gateway: Arc<Gatew
             let gateway = gateway.clone();
             async move { Ok::<_, Infallible>(handle_http(&gateway, req).await) }
         });
-        let conn = http.serve_connection(TokioIo::new(socket), service).into_owned();
+        let conn = http
+            .serve_connection(TokioIo::new(socket), service)
+            .into_owned();
         tokio::spawn(async move {
             let _ = conn.await;
         });
     }
 }
 
-async fn handle_http(gateway: &Gateway, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+async fn handle_http(
+    gateway: &Gateway,
+    req: http::Request<Incoming>,
+) -> http::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let head = parts.method == http::Method::HEAD;
     let declared = parts
@@ -118,7 +124,9 @@ async fn handle_http(gateway: &Gateway, req: http::Request<Incoming>) -> http::R
                     headers: parts
                         .headers
                         .iter()
-                        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+                        .filter_map(|(n, v)| {
+                            Some((n.as_str().to_string(), v.to_str().ok()?.to_string()))
+                        })
                         .collect(),
                     body: collected.to_bytes().to_vec(),
                 };
@@ -139,7 +147,8 @@ fn too_long() -> HttpResponse {
 
 fn to_hyper(response: HttpResponse, head: bool) -> http::Response<Full<Bytes>> {
     let mut out = http::Response::new(Full::new(Bytes::from(response.body)));
-    *out.status_mut() = http::StatusCode::from_u16(response.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    *out.status_mut() =
+        http::StatusCode::from_u16(response.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
     for (name, value) in response.headers {
         // hyper sets Content-Length from the body, except for HEAD, where the
         // handler's value (the object's size) is the one to keep.
@@ -174,7 +183,9 @@ pub async fn run(
     let (app, _store) = app_for(backend, config).await?;
     let gateway = Arc::new(Gateway::new(Arc::new(app), stage));
     let base = format!("http://{}", listener.local_addr()?);
-    println!("s3-proxy: API Gateway REST emulator on {base}/ (stage /{stage}/ or none), {description}");
+    println!(
+        "s3-proxy: API Gateway REST emulator on {base}/ (stage /{stage}/ or none), {description}"
+    );
     println!("binaryMediaTypes: {}", gateway.binary);
     println!("Try:");
     println!("  curl -X PUT {base}/my-bucket");
@@ -189,7 +200,10 @@ pub async fn run(
 }
 
 /// `make invoke`: one event through the handler; prints the response JSON.
-pub async fn invoke(event_file: &std::path::Path, backend: Backend) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+pub async fn invoke(
+    event_file: &std::path::Path,
+    backend: Backend,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let event = std::fs::read_to_string(event_file)
         .map_err(|e| format!("cannot read {}: {e}", event_file.display()))?;
     let (app, _store) = app_for(backend, Config::from_env()?).await?;

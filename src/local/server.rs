@@ -71,7 +71,9 @@ pub async fn start_store(data: &Path, addr: SocketAddr) -> std::io::Result<Runni
             let Ok((socket, _)) = listener.accept().await else {
                 continue;
             };
-            let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+            let conn = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
             tokio::spawn(async move {
                 let _ = conn.await;
             });
@@ -93,7 +95,9 @@ pub fn static_client(
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new(access_key, secret_key, None, None, "static"))
+        .credentials_provider(Credentials::new(
+            access_key, secret_key, None, None, "static",
+        ))
         .endpoint_url(endpoint)
         .force_path_style(true)
         .timeout_config(
@@ -108,5 +112,11 @@ pub fn static_client(
 
 /// A client for the embedded store at `url`.
 pub fn local_client(url: &str, timeout: Duration) -> aws_sdk_s3::Client {
-    static_client(url, LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, LOCAL_REGION, timeout)
+    static_client(
+        url,
+        LOCAL_ACCESS_KEY,
+        LOCAL_SECRET_KEY,
+        LOCAL_REGION,
+        timeout,
+    )
 }

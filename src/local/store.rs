@@ -50,7 +50,10 @@ impl LocalStore {
         if self.bucket_dir(bucket)?.is_dir() {
             Ok(())
         } else {
-            Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"))
+            Err(s3_error!(
+                NoSuchBucket,
+                "The specified bucket does not exist"
+            ))
         }
     }
 
@@ -64,7 +67,9 @@ impl LocalStore {
 /// Keys the file system cannot hold faithfully (or that would leave the bucket).
 fn check_key(key: &str) -> S3Result<()> {
     let trimmed = key.strip_suffix('/').unwrap_or(key);
-    let bad_segment = trimmed.split('/').any(|s| s.is_empty() || s == "." || s == "..");
+    let bad_segment = trimmed
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..");
     if key.is_empty() || bad_segment || key.contains('\0') {
         return Err(s3_error!(
             InvalidArgument,
@@ -107,7 +112,8 @@ fn evaluate(c: &Conditions<'_>, v: &Validators<'_>) -> S3Result<()> {
         ETagCondition::ETag(want) => v.etag.is_some_and(|have| have.value() == want.value()),
     };
     let secs = |t: &Timestamp| time::OffsetDateTime::from(t.clone()).unix_timestamp();
-    let modified_after = |since: &Timestamp| v.last_modified.is_some_and(|lm| secs(lm) > secs(since));
+    let modified_after =
+        |since: &Timestamp| v.last_modified.is_some_and(|lm| secs(lm) > secs(since));
     match (c.if_match, c.if_unmodified_since) {
         (Some(cond), _) if !etag_matches(cond) => return Err(s3_error!(PreconditionFailed)),
         (None, Some(since)) if modified_after(since) => return Err(s3_error!(PreconditionFailed)),
@@ -122,11 +128,17 @@ fn evaluate(c: &Conditions<'_>, v: &Validators<'_>) -> S3Result<()> {
 
 #[async_trait::async_trait]
 impl S3 for LocalStore {
-    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
         self.fs.list_buckets(req).await
     }
 
-    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
         if self.bucket_dir(&req.input.bucket)?.exists() {
             return Err(s3_error!(
                 BucketAlreadyOwnedByYou,
@@ -136,11 +148,17 @@ impl S3 for LocalStore {
         self.fs.create_bucket(req).await
     }
 
-    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
         self.fs.head_bucket(req).await
     }
 
-    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let dir = self.bucket_dir(&req.input.bucket)?;
         if !dir.is_dir() {
             return Err(s3_error!(NoSuchBucket));
@@ -163,7 +181,10 @@ impl S3 for LocalStore {
         self.fs.list_objects_v2(req).await
     }
 
-    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
         let input = &req.input;
         let conditions = Conditions {
@@ -201,7 +222,10 @@ impl S3 for LocalStore {
         Ok(response)
     }
 
-    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
         let input = &req.input;
         let (c_match, c_none, c_mod, c_unmod) = (
@@ -226,12 +250,18 @@ impl S3 for LocalStore {
         Ok(response)
     }
 
-    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
         self.fs.put_object(req).await
     }
 
-    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
         self.fs.delete_object(req).await
     }
@@ -244,7 +274,10 @@ impl S3 for LocalStore {
         self.fs.create_multipart_upload(req).await
     }
 
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
         self.fs.upload_part(req).await
     }
@@ -309,23 +342,101 @@ mod tests {
             if_modified_since: None,
             if_unmodified_since: None,
         };
-        let code = |c: Conditions<'_>| evaluate(&c, &v).err().map(|e| e.code().as_str().to_string());
+        let code = |c: Conditions<'_>| {
+            evaluate(&c, &v)
+                .err()
+                .map(|e| e.code().as_str().to_string())
+        };
         let cases: Vec<(Conditions, Option<&str>)> = vec![
             (none(), None),
-            (Conditions { if_match: Some(&same), ..none() }, None),
-            (Conditions { if_match: Some(&other), ..none() }, Some("PreconditionFailed")),
-            (Conditions { if_match: Some(&ETagCondition::Any), ..none() }, None),
-            (Conditions { if_unmodified_since: Some(&before), ..none() }, Some("PreconditionFailed")),
-            (Conditions { if_unmodified_since: Some(&at), ..none() }, None),
+            (
+                Conditions {
+                    if_match: Some(&same),
+                    ..none()
+                },
+                None,
+            ),
+            (
+                Conditions {
+                    if_match: Some(&other),
+                    ..none()
+                },
+                Some("PreconditionFailed"),
+            ),
+            (
+                Conditions {
+                    if_match: Some(&ETagCondition::Any),
+                    ..none()
+                },
+                None,
+            ),
+            (
+                Conditions {
+                    if_unmodified_since: Some(&before),
+                    ..none()
+                },
+                Some("PreconditionFailed"),
+            ),
+            (
+                Conditions {
+                    if_unmodified_since: Some(&at),
+                    ..none()
+                },
+                None,
+            ),
             // If-Match true wins over a failing If-Unmodified-Since.
-            (Conditions { if_match: Some(&same), if_unmodified_since: Some(&before), ..none() }, None),
-            (Conditions { if_none_match: Some(&same), ..none() }, Some("NotModified")),
-            (Conditions { if_none_match: Some(&other), ..none() }, None),
-            (Conditions { if_modified_since: Some(&at), ..none() }, Some("NotModified")),
-            (Conditions { if_modified_since: Some(&after), ..none() }, Some("NotModified")),
-            (Conditions { if_modified_since: Some(&before), ..none() }, None),
+            (
+                Conditions {
+                    if_match: Some(&same),
+                    if_unmodified_since: Some(&before),
+                    ..none()
+                },
+                None,
+            ),
+            (
+                Conditions {
+                    if_none_match: Some(&same),
+                    ..none()
+                },
+                Some("NotModified"),
+            ),
+            (
+                Conditions {
+                    if_none_match: Some(&other),
+                    ..none()
+                },
+                None,
+            ),
+            (
+                Conditions {
+                    if_modified_since: Some(&at),
+                    ..none()
+                },
+                Some("NotModified"),
+            ),
+            (
+                Conditions {
+                    if_modified_since: Some(&after),
+                    ..none()
+                },
+                Some("NotModified"),
+            ),
+            (
+                Conditions {
+                    if_modified_since: Some(&before),
+                    ..none()
+                },
+                None,
+            ),
             // If-None-Match decides when present.
-            (Conditions { if_none_match: Some(&other), if_modified_since: Some(&after), ..none() }, None),
+            (
+                Conditions {
+                    if_none_match: Some(&other),
+                    if_modified_since: Some(&after),
+                    ..none()
+                },
+                None,
+            ),
         ];
         for (i, (c, expected)) in cases.into_iter().enumerate() {
             assert_eq!(code(c).as_deref(), expected, "case {i}");
