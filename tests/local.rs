@@ -1,0 +1,346 @@
+//! Local mode as a user meets it: the API Gateway emulator on a free
+//! loopback port, driven with a real HTTP client, over the embedded store.
+
+mod common;
+
+use common::random_bytes;
+use s3_proxy::config::Config;
+use s3_proxy::local::gateway::Gateway;
+use s3_proxy::local::{self, server};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The emulator and its store on loopback; both stop when dropped.
+struct Local {
+    base: String,
+    _store: server::Running,
+    serving: tokio::task::JoinHandle<()>,
+    http: reqwest::Client,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        self.serving.abort();
+    }
+}
+
+async fn start(data: &Path, config: Config) -> Local {
+    let (app, store) = local::app_for(local::Backend::Embedded(data.to_path_buf()), config)
+        .await
+        .unwrap();
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let gateway = Arc::new(Gateway::new(Arc::new(app), "prod"));
+    let serving = tokio::spawn(local::serve_gateway(listener, gateway));
+    Local {
+        base,
+        _store: store.unwrap(),
+        serving,
+        http: reqwest::Client::new(),
+    }
+}
+
+#[tokio::test]
+async fn every_operation_over_http_with_and_without_the_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = start(dir.path(), Config::default()).await;
+    let b = &l.base;
+
+    let r = l.http.put(format!("{b}/prod/photos")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let png = random_bytes(300_000, 3);
+    let r = l
+        .http
+        .put(format!("{b}/photos/cats%2Fcat.png"))
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("etag").is_some());
+
+    let r = l
+        .http
+        .get(format!("{b}/prod/photos/cats/cat.png"))
+        .header("accept", "image/png")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), png.as_slice());
+
+    let text = "plain text, ünïcode\n";
+    let r = l
+        .http
+        .put(format!("{b}/photos/notes.txt"))
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = l
+        .http
+        .get(format!("{b}/photos/notes.txt"))
+        .header("accept", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), text);
+
+    let r = l
+        .http
+        .head(format!("{b}/photos/cats/cat.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-length"], "300000");
+
+    let r = l
+        .http
+        .get(format!("{b}/photos?prefix=cats/"))
+        .send()
+        .await
+        .unwrap();
+    let xml = r.text().await.unwrap();
+    assert!(
+        xml.contains("<Key>cats/cat.png</Key>") && !xml.contains("notes.txt"),
+        "{xml}"
+    );
+
+    let r = l.http.get(format!("{b}/")).send().await.unwrap();
+    assert!(r.text().await.unwrap().contains("<Name>photos</Name>"));
+
+    let r = l.http.post(format!("{b}/photos")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, PUT, DELETE");
+
+    for key in ["cats/cat.png", "notes.txt"] {
+        let r = l
+            .http
+            .delete(format!("{b}/photos/{key}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    }
+    let r = l.http.delete(format!("{b}/photos")).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+#[tokio::test]
+async fn responses_convert_the_way_api_gateway_converts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        binary_media_types: s3_proxy::media::BinaryMediaTypes::parse("image/png").unwrap(),
+        ..Config::default()
+    };
+    let l = start(dir.path(), config).await;
+    let b = &l.base;
+    l.http.put(format!("{b}/imgs")).send().await.unwrap();
+    let png = random_bytes(1000, 5);
+    let r = l
+        .http
+        .put(format!("{b}/imgs/a.png"))
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // First Accept value matches binaryMediaTypes: the bytes.
+    let r = l
+        .http
+        .get(format!("{b}/imgs/a.png"))
+        .header("accept", "image/png, */*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), png.as_slice());
+    // It does not: API Gateway could not deliver the bytes, and says so.
+    let r = l
+        .http
+        .get(format!("{b}/imgs/a.png"))
+        .header("accept", "text/html, image/png")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 406);
+}
+
+#[tokio::test]
+async fn deleting_a_non_empty_bucket_is_refused_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = start(dir.path(), Config::default()).await;
+    let b = &l.base;
+    l.http.put(format!("{b}/keep")).send().await.unwrap();
+    l.http
+        .put(format!("{b}/keep/deep/file.txt"))
+        .body("precious")
+        .send()
+        .await
+        .unwrap();
+    let r = l.http.delete(format!("{b}/keep")).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<Code>BucketNotEmpty</Code>")
+    );
+    let r = l
+        .http
+        .get(format!("{b}/keep/deep/file.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "precious");
+}
+
+#[tokio::test]
+async fn no_key_reaches_outside_the_data_folder() {
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    let l = start(&data, Config::default()).await;
+    let b = &l.base;
+    l.http.put(format!("{b}/jail")).send().await.unwrap();
+    l.http.put(format!("{b}/other")).send().await.unwrap();
+    l.http
+        .put(format!("{b}/other/secret.txt"))
+        .body("SECRET-CONTENT")
+        .send()
+        .await
+        .unwrap();
+    std::fs::write(parent.path().join("outside.txt"), "OUTSIDE-CONTENT").unwrap();
+
+    let attempts = [
+        "../escape.txt",
+        "..%2Fescape.txt",
+        "..%2F..%2Fescape.txt",
+        "%2E%2E%2F%2E%2E%2Foutside.txt",
+        "a/../../other/secret.txt",
+        "..%2Fother%2Fsecret.txt",
+        "%2Fetc%2Fpasswd",
+        "a//b",
+    ];
+    // Sent byte for byte (an HTTP client library would fold the dot segments
+    // before they reach the server).
+    let addr = l.base.trim_start_matches("http://");
+    for key in attempts {
+        let (status, _) = raw_request(addr, "PUT", &format!("/jail/{key}"), b"pwned").await;
+        assert!((400..500).contains(&status), "PUT {key}: {status}");
+        let (status, text) = raw_request(addr, "GET", &format!("/jail/{key}"), b"").await;
+        assert!((400..500).contains(&status), "GET {key}: {status}");
+        assert!(
+            !text.contains("SECRET-CONTENT") && !text.contains("OUTSIDE-CONTENT"),
+            "GET {key}: {text}"
+        );
+    }
+    // Nothing was written anywhere but inside buckets.
+    assert!(!parent.path().join("escape.txt").exists());
+    assert!(!data.join("escape.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(parent.path().join("outside.txt")).unwrap(),
+        "OUTSIDE-CONTENT"
+    );
+    let r = l
+        .http
+        .get(format!("{b}/other/secret.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "SECRET-CONTENT");
+}
+
+#[tokio::test]
+async fn data_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = random_bytes(70_000, 11);
+    {
+        let l = start(dir.path(), Config::default()).await;
+        l.http.put(format!("{}/kept", l.base)).send().await.unwrap();
+        let r = l
+            .http
+            .put(format!("{}/kept/x.png", l.base))
+            .header("content-type", "image/png")
+            .header("x-amz-meta-origin", "first-run")
+            .body(png.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let l = start(dir.path(), Config::default()).await;
+    let r = l
+        .http
+        .get(format!("{}/kept/x.png", l.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["x-amz-meta-origin"], "first-run");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), png.as_slice());
+}
+
+#[tokio::test]
+async fn bodies_over_api_gateways_limit_get_413() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = start(dir.path(), Config::default()).await;
+    l.http.put(format!("{}/big", l.base)).send().await.unwrap();
+    let r = l
+        .http
+        .put(format!("{}/big/huge.bin", l.base))
+        .body(vec![0u8; 10 * 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // Over Lambda's 6 MB payload once base64-encoded, under API Gateway's 10 MB.
+    let r = l
+        .http
+        .put(format!("{}/big/five.bin", l.base))
+        .body(vec![0u8; 5 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(r.text().await.unwrap().contains("presigned"));
+}
+
+#[tokio::test]
+async fn a_busy_port_and_an_unusable_data_folder_fail_clearly() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let err = server::bind(taken.local_addr().unwrap()).await.unwrap_err();
+    assert!(err.to_string().contains("in use"), "{err}");
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let err = server::start_store(&file.path().join("data"), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("data folder"), "{err}");
+}
+
+/// One HTTP/1.1 request with the target exactly as given; (status, body).
+async fn raw_request(addr: &str, method: &str, target: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
