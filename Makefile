@@ -20,6 +20,10 @@ run: ## Serve the API on http://127.0.0.1:$(PORT)/ over an embedded S3 store in 
 invoke: ## Run one event through the handler and print the response JSON (EVENT=events/x.json)
 	$(CARGO) run --release --bin s3-proxy-local -- invoke --data $(DATA) $(EVENT)
 
+.PHONY: store
+store: ## Serve only the embedded S3 store on 127.0.0.1:9000 (for `cargo lambda watch`)
+	$(CARGO) run --release --bin s3-proxy-local -- --data $(DATA) store --s3-port 9000
+
 .PHONY: test
 test: test-rust test-template ## Run every test: unit, integration (embedded S3 on loopback), template lint
 

@@ -34,6 +34,13 @@ enum Command {
         /// A REST v1 (or HTTP API v2) proxy event, e.g. events/get-object.json.
         event: PathBuf,
     },
+    /// Serves only the embedded S3 store (SigV4, static local credentials),
+    /// e.g. for `cargo lambda watch` with AWS_ENDPOINT_URL_S3 pointing at it.
+    Store {
+        /// Port for the S3 endpoint.
+        #[arg(long, env = "S3_PORT", default_value_t = 9000)]
+        s3_port: u16,
+    },
 }
 
 #[tokio::main]
@@ -43,6 +50,10 @@ async fn main() -> ExitCode {
         Some(Command::Invoke { event }) => local::invoke(event, Backend::choose(cli.data.clone()))
             .await
             .map(|json| println!("{json}")),
+        Some(Command::Store { s3_port }) => {
+            s3_proxy::telemetry::init_text();
+            local::serve_store(SocketAddr::new(cli.host, *s3_port), &cli.data).await
+        }
         None => {
             s3_proxy::telemetry::init_text();
             let addr = SocketAddr::new(cli.host, cli.port);

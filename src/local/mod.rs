@@ -211,3 +211,21 @@ pub async fn invoke(
     context.request_id = gateway::new_request_id();
     Ok(crate::lambda::invoke_json(&app, &event, context).await?)
 }
+
+/// `make store`: only the embedded S3 store, until Ctrl-C.
+pub async fn serve_store(
+    addr: SocketAddr,
+    data: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let store = server::start_store(data, addr).await?;
+    println!(
+        "s3-proxy: embedded S3 store on {} over {}/ (access key {}, secret {}, region {})",
+        store.url(),
+        data.display(),
+        server::LOCAL_ACCESS_KEY,
+        server::LOCAL_SECRET_KEY,
+        server::LOCAL_REGION
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
