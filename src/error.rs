@@ -68,9 +68,13 @@ pub enum ApiError {
         message: String,
         request_id: Option<String>,
     },
-    /// A conditional GET whose condition says "you already have it".
+    /// A conditional GET whose condition says "you already have it"; the
+    /// validators S3 sent go back with the 304.
     #[error("Not Modified")]
-    NotModified,
+    NotModified {
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
     /// S3 could not be reached (connection refused, DNS, TLS).
     #[error("The storage backend could not be reached")]
     BackendUnreachable,
@@ -144,7 +148,7 @@ impl ApiError {
             Self::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
             Self::AccessDenied(_) => StatusCode::FORBIDDEN,
             Self::S3 { status, code, .. } => status_for_code(code, *status),
-            Self::NotModified => StatusCode::NOT_MODIFIED,
+            Self::NotModified { .. } => StatusCode::NOT_MODIFIED,
             Self::BackendUnreachable => StatusCode::BAD_GATEWAY,
             Self::BackendTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -166,7 +170,7 @@ impl ApiError {
             Self::NotAcceptable { .. } => "NotAcceptable",
             Self::AccessDenied(_) => "AccessDenied",
             Self::S3 { code, .. } => code,
-            Self::NotModified => "NotModified",
+            Self::NotModified { .. } => "NotModified",
             Self::BackendUnreachable => "BadGateway",
             Self::BackendTimeout => "GatewayTimeout",
             Self::Internal(_) => "InternalError",
@@ -188,6 +192,13 @@ impl ApiError {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::MethodNotAllowed { allow, .. } => vec![("allow", (*allow).to_string())],
+            Self::NotModified {
+                etag,
+                last_modified,
+            } => [("etag", etag), ("last-modified", last_modified)]
+                .into_iter()
+                .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
+                .collect(),
             Self::S3 { .. } if self.status() == StatusCode::SERVICE_UNAVAILABLE => {
                 vec![("retry-after", "1".to_string())]
             }
@@ -212,7 +223,7 @@ impl ApiError {
             SdkError::ServiceError(ctx) => {
                 let status = ctx.raw().status().as_u16();
                 if status == 304 {
-                    return Self::NotModified;
+                    return Self::not_modified(ctx.raw());
                 }
                 let meta = ctx.err();
                 let code = meta
@@ -241,12 +252,22 @@ impl ApiError {
             SdkError::ResponseError(ctx) => {
                 let status = ctx.raw().status().as_u16();
                 if status == 304 {
-                    Self::NotModified
+                    Self::not_modified(ctx.raw())
                 } else {
                     Self::Internal(format!("unreadable S3 response (status {status}): {err:?}"))
                 }
             }
             _ => Self::Internal(format!("{err:?}")),
+        }
+    }
+}
+
+impl ApiError {
+    fn not_modified(raw: &SmithyResponse) -> Self {
+        let header = |name| raw.headers().get(name).map(str::to_string);
+        Self::NotModified {
+            etag: header("etag"),
+            last_modified: header("last-modified"),
         }
     }
 }

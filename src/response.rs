@@ -14,7 +14,7 @@
 
 use crate::error::{ApiError, ErrorBody};
 use crate::media::{BinaryMediaTypes, first_accept_value};
-use crate::s3::{BucketList, ObjectList, ObjectMeta, Outcome, Stored};
+use crate::s3::{BucketList, ObjectList, ObjectMeta, Outcome, Stored, UploadPlan};
 use http::{HeaderValue, Response, StatusCode};
 use lambda_http::Body;
 use serde::Serialize;
@@ -86,8 +86,13 @@ pub fn render(
                 .retain(|(name, _)| *name != "content-length");
             Body::Empty
         }
-        Outcome::ObjectStored(stored) => {
+        Outcome::ObjectStored(stored) | Outcome::UploadCompleted(stored) => {
             builder.stored_headers(&stored);
+            Body::Empty
+        }
+        Outcome::UploadPlan(plan) => builder.document(neg, plan_xml(&plan), plan_json(&plan)),
+        Outcome::UploadAborted => {
+            builder.status = StatusCode::NO_CONTENT;
             Body::Empty
         }
     };
@@ -248,6 +253,100 @@ fn to_xml<T: Serialize>(doc: &T) -> String {
         tracing::error!(error = %e, "XML serialization failed");
     }
     out
+}
+
+/// How to finish a multipart upload, stage-relative.
+fn complete_path(plan: &UploadPlan) -> Option<String> {
+    let key = percent_encoding::utf8_percent_encode(&plan.key, KEY_SEGMENT).to_string();
+    plan.upload_id.as_ref().map(|id| {
+        format!(
+            "POST /{}/{key}?uploadId={}",
+            plan.bucket,
+            percent_encoding::utf8_percent_encode(id, KEY_SEGMENT)
+        )
+    })
+}
+
+/// Everything but unreserved characters and `/` is escaped in a key path.
+const KEY_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+#[derive(Serialize)]
+#[serde(rename = "PresignedUpload", rename_all = "PascalCase")]
+struct PlanXml<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    expires_in: u64,
+    method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    header: Vec<HeaderXml<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upload_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part_size: Option<u64>,
+    part: Vec<PartXml<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    complete: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct HeaderXml<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PartXml<'a> {
+    part_number: i32,
+    url: &'a str,
+}
+
+fn plan_xml(plan: &UploadPlan) -> String {
+    to_xml(&PlanXml {
+        bucket: &plan.bucket,
+        key: &plan.key,
+        expires_in: plan.expires_in,
+        method: "PUT",
+        url: plan.url.as_deref(),
+        header: plan
+            .headers
+            .iter()
+            .map(|(name, value)| HeaderXml { name, value })
+            .collect(),
+        upload_id: plan.upload_id.as_deref(),
+        part_size: plan.part_size,
+        part: plan
+            .parts
+            .iter()
+            .map(|(n, url)| PartXml {
+                part_number: *n,
+                url,
+            })
+            .collect(),
+        complete: complete_path(plan),
+    })
+}
+
+fn plan_json(plan: &UploadPlan) -> serde_json::Value {
+    serde_json::json!({
+        "Bucket": plan.bucket,
+        "Key": plan.key,
+        "ExpiresIn": plan.expires_in,
+        "Method": "PUT",
+        "Url": plan.url,
+        "Headers": plan.headers.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        "UploadId": plan.upload_id,
+        "PartSize": plan.part_size,
+        "Parts": plan.parts.iter().map(|(n, url)| serde_json::json!({"PartNumber": n, "Url": url})).collect::<Vec<_>>(),
+        "Complete": complete_path(plan),
+    })
 }
 
 #[derive(Serialize)]
@@ -631,8 +730,17 @@ mod tests {
             accept: None,
             head: true,
         };
-        let r = render_error(&ApiError::NotModified, &head, "r", "");
+        let r = render_error(
+            &ApiError::NotModified {
+                etag: Some("\"e\"".into()),
+                last_modified: None,
+            },
+            &head,
+            "r",
+            "",
+        );
         assert_eq!(r.status(), 304);
         assert_eq!(r.body(), &Body::Empty);
+        assert_eq!(r.headers()["etag"], "\"e\"");
     }
 }

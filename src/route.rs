@@ -13,6 +13,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use percent_encoding::percent_decode_str;
 
+/// Parts one presigned-upload answer may plan: 1000 URLs stay well inside
+/// the 6 MB Lambda answer (S3 itself allows 10,000).
+pub const MAX_PLANNED_PARTS: u64 = 1000;
+
 /// S3's limit on key length, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 
@@ -59,6 +63,35 @@ pub enum Operation {
         bucket: String,
         key: String,
     },
+    /// `POST /{folder}/{item}?uploads`: presigned URL(s) to upload an object
+    /// too large for the Lambda payload, straight to S3.
+    PresignUpload(UploadRequest),
+    /// `POST /{folder}/{item}?uploadId=ID` with S3's CompleteMultipartUpload body.
+    CompleteUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        parts: Vec<(i32, String)>,
+    },
+    /// `DELETE /{folder}/{item}?uploadId=ID`.
+    AbortUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+    },
+}
+
+/// What a presigned upload is for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadRequest {
+    pub bucket: String,
+    pub key: String,
+    /// The object's size, when the client says (`?size=`): over 5 GiB it
+    /// must go in parts.
+    pub size: Option<u64>,
+    /// Ask for a multipart upload in this many parts (`?parts=`).
+    pub parts: Option<u32>,
+    pub content_type: Option<String>,
 }
 
 /// ListObjectsV2's query parameters.
@@ -117,6 +150,8 @@ impl Operation {
             | Self::DeleteObject { bucket, .. } => Some(bucket),
             Self::GetObject(r) | Self::HeadObject(r) => Some(&r.bucket),
             Self::PutObject(p) => Some(&p.bucket),
+            Self::PresignUpload(u) => Some(&u.bucket),
+            Self::CompleteUpload { bucket, .. } | Self::AbortUpload { bucket, .. } => Some(bucket),
         }
     }
 
@@ -131,6 +166,9 @@ impl Operation {
             Self::HeadObject(_) => "HeadObject",
             Self::PutObject(_) => "PutObject",
             Self::DeleteObject { .. } => "DeleteObject",
+            Self::PresignUpload(_) => "PresignUpload",
+            Self::CompleteUpload { .. } => "CompleteMultipartUpload",
+            Self::AbortUpload { .. } => "AbortMultipartUpload",
         }
     }
 
@@ -141,6 +179,9 @@ impl Operation {
                 | Self::DeleteBucket { .. }
                 | Self::PutObject(_)
                 | Self::DeleteObject { .. }
+                | Self::PresignUpload(_)
+                | Self::CompleteUpload { .. }
+                | Self::AbortUpload { .. }
         )
     }
 }
@@ -207,7 +248,7 @@ pub fn validate_bucket(name: &str) -> Result<(), ApiError> {
 
 const ALLOW_ROOT: &str = "GET";
 const ALLOW_BUCKET: &str = "GET, PUT, DELETE";
-const ALLOW_OBJECT: &str = "GET, PUT, HEAD, DELETE";
+const ALLOW_OBJECT: &str = "GET, PUT, HEAD, DELETE, POST";
 
 /// Turns a request into the S3 operation it asks for.
 pub fn route(
@@ -246,10 +287,29 @@ pub fn route(
             Method::HEAD => Ok(Operation::HeadObject(object_read(
                 bucket, key, query, headers,
             ))),
-            Method::PUT => Ok(Operation::PutObject(Box::new(put_object(
-                bucket, key, headers, body,
-            )))),
-            Method::DELETE => Ok(Operation::DeleteObject { bucket, key }),
+            Method::PUT => Ok(Operation::PutObject(Box::new(put_object(bucket, key, headers, body)))),
+            Method::DELETE => match query_value(query, "uploadId") {
+                Some(upload_id) => Ok(Operation::AbortUpload { bucket, key, upload_id }),
+                None => Ok(Operation::DeleteObject { bucket, key }),
+            },
+            Method::POST if has_query(query, "uploads") => Ok(Operation::PresignUpload(UploadRequest {
+                size: number(query, "size", 0, 5 * (1 << 40))?,
+                parts: number(query, "parts", 1, MAX_PLANNED_PARTS)?.map(|n| n as u32),
+                content_type: header(headers, "content-type"),
+                bucket,
+                key,
+            })),
+            Method::POST => match query_value(query, "uploadId") {
+                Some(upload_id) => Ok(Operation::CompleteUpload {
+                    parts: completed_parts(&body)?,
+                    bucket,
+                    key,
+                    upload_id,
+                }),
+                None => Err(ApiError::InvalidArgument(
+                    "POST on an object takes ?uploads (presigned upload) or ?uploadId=ID (complete it)".into(),
+                )),
+            },
             _ => Err(not_allowed(ALLOW_OBJECT)),
         },
     }
@@ -303,6 +363,58 @@ fn query_value(query: &[(String, String)], name: &str) -> Option<String> {
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.clone())
+}
+
+fn has_query(query: &[(String, String)], name: &str) -> bool {
+    query.iter().any(|(k, _)| k == name)
+}
+
+fn number(
+    query: &[(String, String)],
+    name: &str,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, ApiError> {
+    match query_value(query, name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError::InvalidArgument(format!(
+                "{name} must be a whole number from {min} to {max}, not {v:?}"
+            ))),
+        },
+    }
+}
+
+/// S3's `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>...`.
+fn completed_parts(body: &[u8]) -> Result<Vec<(i32, String)>, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct CompleteMultipartUpload {
+        #[serde(default)]
+        part: Vec<Part>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Part {
+        part_number: i32,
+        #[serde(rename = "ETag")]
+        etag: String,
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::MalformedXml("the body is not UTF-8".into()))?;
+    let parsed: CompleteMultipartUpload =
+        quick_xml::de::from_str(text).map_err(|e| ApiError::MalformedXml(e.to_string()))?;
+    if parsed.part.is_empty() {
+        return Err(ApiError::MalformedXml(
+            "CompleteMultipartUpload names no Part".into(),
+        ));
+    }
+    Ok(parsed
+        .part
+        .into_iter()
+        .map(|p| (p.part_number, p.etag))
+        .collect())
 }
 
 fn list_query(query: &[(String, String)]) -> Result<ListQuery, ApiError> {
@@ -548,8 +660,8 @@ mod tests {
             ("POST", "/", Err("GET")),
             ("HEAD", "/", Err("GET")),
             ("POST", "/b-1", Err("GET, PUT, DELETE")),
-            ("PATCH", "/b-1/k", Err("GET, PUT, HEAD, DELETE")),
-            ("OPTIONS", "/b-1/k", Err("GET, PUT, HEAD, DELETE")),
+            ("PATCH", "/b-1/k", Err("GET, PUT, HEAD, DELETE, POST")),
+            ("OPTIONS", "/b-1/k", Err("GET, PUT, HEAD, DELETE, POST")),
         ];
         for (method, path, expected) in cases {
             let method: Method = method.parse().unwrap();
@@ -562,6 +674,78 @@ mod tests {
                 (got, _) => panic!("{method} {path}: {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn uploads_route_by_query() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let none = HeaderMap::new();
+        let path = PathSource::Raw("/b-1/big.bin");
+        let post = Method::POST;
+        let op = route(
+            &post,
+            path,
+            &q(&[("uploads", ""), ("size", "7000000000")]),
+            &none,
+            Bytes::new(),
+        )
+        .unwrap();
+        let Operation::PresignUpload(up) = op else {
+            panic!("{op:?}")
+        };
+        assert_eq!(
+            (up.key.as_str(), up.size, up.parts),
+            ("big.bin", Some(7_000_000_000), None)
+        );
+
+        let body = Bytes::from_static(
+            b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"a\"</ETag></Part>\
+              <Part><PartNumber>2</PartNumber><ETag>\"b\"</ETag></Part></CompleteMultipartUpload>",
+        );
+        let op = route(&post, path, &q(&[("uploadId", "u1")]), &none, body).unwrap();
+        assert_eq!(
+            op,
+            Operation::CompleteUpload {
+                bucket: "b-1".into(),
+                key: "big.bin".into(),
+                upload_id: "u1".into(),
+                parts: vec![(1, "\"a\"".into()), (2, "\"b\"".into())],
+            }
+        );
+        let op = route(
+            &Method::DELETE,
+            path,
+            &q(&[("uploadId", "u1")]),
+            &none,
+            Bytes::new(),
+        )
+        .unwrap();
+        assert_eq!(op.name(), "AbortMultipartUpload");
+
+        let cases: Vec<(Vec<(String, String)>, &str)> = vec![
+            (q(&[]), "InvalidArgument"),
+            (q(&[("uploads", ""), ("size", "-1")]), "InvalidArgument"),
+            (q(&[("uploads", ""), ("parts", "0")]), "InvalidArgument"),
+            (q(&[("uploads", ""), ("parts", "1001")]), "InvalidArgument"),
+        ];
+        for (query, code) in cases {
+            let err = route(&post, path, &query, &none, Bytes::new()).unwrap_err();
+            assert_eq!(err.code(), code, "{query:?}");
+        }
+        let err = route(
+            &post,
+            path,
+            &q(&[("uploadId", "u1")]),
+            &none,
+            Bytes::from_static(b"<x/>"),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "MalformedXML");
     }
 
     #[test]

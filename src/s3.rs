@@ -6,14 +6,14 @@
 //! the caller gets a presigned URL to fetch it from S3 directly.
 
 use crate::error::ApiError;
-use crate::route::{ListQuery, ObjectRead, Operation, PutObject};
+use crate::route::{ListQuery, MAX_PLANNED_PARTS, ObjectRead, Operation, PutObject, UploadRequest};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
 use aws_sdk_s3::types::{
-    BucketCannedAcl, BucketLocationConstraint, ChecksumAlgorithm, CreateBucketConfiguration,
-    ObjectCannedAcl, StorageClass,
+    BucketCannedAcl, BucketLocationConstraint, ChecksumAlgorithm, CompletedMultipartUpload,
+    CompletedPart, CreateBucketConfiguration, ObjectCannedAcl, StorageClass,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -50,7 +50,31 @@ pub enum Outcome {
     ObjectDeleted {
         version_id: Option<String>,
     },
+    /// Where and how to upload an object straight to S3.
+    UploadPlan(UploadPlan),
+    UploadCompleted(Stored),
+    UploadAborted,
 }
+
+/// A presigned upload: one PUT URL, or a multipart upload's part URLs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadPlan {
+    pub bucket: String,
+    pub key: String,
+    pub expires_in: u64,
+    /// A single PUT: its URL.
+    pub url: Option<String>,
+    /// Headers the upload requests must carry (they are signed).
+    pub headers: Vec<(String, String)>,
+    /// A multipart upload: its id, part size and one URL per part.
+    pub upload_id: Option<String>,
+    pub part_size: Option<u64>,
+    pub parts: Vec<(i32, String)>,
+}
+
+/// S3's largest single PUT.
+pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+const MIB: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BucketList {
@@ -166,6 +190,28 @@ impl Backend {
             Operation::GetObject(read) => self.get_object(read).await,
             Operation::HeadObject(read) => self.head_object(read).await,
             Operation::PutObject(put) => self.put_object(*put).await,
+            Operation::PresignUpload(request) => self.presign_upload(request).await,
+            Operation::CompleteUpload {
+                bucket,
+                key,
+                upload_id,
+                parts,
+            } => self.complete_upload(bucket, key, upload_id, parts).await,
+            Operation::AbortUpload {
+                bucket,
+                key,
+                upload_id,
+            } => {
+                self.client
+                    .abort_multipart_upload()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .send()
+                    .await
+                    .map_err(ApiError::from_sdk)?;
+                Ok(Outcome::UploadAborted)
+            }
             Operation::DeleteObject { bucket, key } => {
                 let out = self
                     .client
@@ -328,6 +374,9 @@ impl Backend {
             metadata: sorted(out.metadata.clone()),
             request_id: out.request_id().map(str::to_string),
         };
+        // S3 applies response-* overrides itself; applying them here too
+        // keeps them for S3-compatible stores that do not.
+        let meta = apply_overrides(meta, &read.overrides);
         if meta.content_length > self.inline_limit as i64 {
             // Too big for a Lambda answer: drop the stream unread and send the
             // client to S3 itself.
@@ -360,6 +409,113 @@ impl Backend {
             .await
             .map_err(|e| ApiError::Internal(format!("presigning: {e:?}")))?;
         Ok(presigned.uri().to_string())
+    }
+
+    fn presigning(&self) -> Result<PresigningConfig, ApiError> {
+        PresigningConfig::expires_in(self.presign_expiry)
+            .map_err(|e| ApiError::Internal(format!("presigning config: {e}")))
+    }
+
+    async fn presign_upload(&self, request: UploadRequest) -> Result<Outcome, ApiError> {
+        let mut plan = UploadPlan {
+            bucket: request.bucket.clone(),
+            key: request.key.clone(),
+            expires_in: self.presign_expiry.as_secs(),
+            ..UploadPlan::default()
+        };
+        let multipart = request.parts.is_some() || request.size.is_some_and(|s| s > MAX_SINGLE_PUT);
+        if !multipart {
+            let presigned = self
+                .client
+                .put_object()
+                .bucket(&request.bucket)
+                .key(&request.key)
+                .set_content_type(request.content_type.clone())
+                .presigned(self.presigning()?)
+                .await
+                .map_err(|e| ApiError::Internal(format!("presigning: {e:?}")))?;
+            plan.url = Some(presigned.uri().to_string());
+            plan.headers = signed_headers(presigned.headers());
+            return Ok(Outcome::UploadPlan(plan));
+        }
+        // Parts: as many as asked, else enough (64 MiB or more each) to stay
+        // within one answer's worth of URLs.
+        let (count, part_size) = match (request.parts, request.size) {
+            (Some(n), size) => (u64::from(n), size.map(|s| s.div_ceil(u64::from(n)))),
+            (None, Some(size)) => {
+                let per_part = size.div_ceil(MAX_PLANNED_PARTS).div_ceil(MIB) * MIB;
+                let part_size = per_part.max(64 * MIB);
+                (size.div_ceil(part_size), Some(part_size))
+            }
+            (None, None) => (1, None),
+        };
+        if part_size.is_some_and(|p| p > MAX_SINGLE_PUT) {
+            return Err(ApiError::InvalidArgument(
+                "the object is too large to upload in the parts one plan allows".into(),
+            ));
+        }
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&request.bucket)
+            .key(&request.key)
+            .set_content_type(request.content_type.clone())
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| ApiError::Internal("CreateMultipartUpload returned no UploadId".into()))?
+            .to_string();
+        for number in 1..=count as i32 {
+            let presigned = self
+                .client
+                .upload_part()
+                .bucket(&request.bucket)
+                .key(&request.key)
+                .upload_id(&upload_id)
+                .part_number(number)
+                .presigned(self.presigning()?)
+                .await
+                .map_err(|e| ApiError::Internal(format!("presigning: {e:?}")))?;
+            plan.parts.push((number, presigned.uri().to_string()));
+        }
+        plan.upload_id = Some(upload_id);
+        plan.part_size = part_size;
+        Ok(Outcome::UploadPlan(plan))
+    }
+
+    async fn complete_upload(
+        &self,
+        bucket: String,
+        key: String,
+        upload_id: String,
+        parts: Vec<(i32, String)>,
+    ) -> Result<Outcome, ApiError> {
+        let parts = parts
+            .into_iter()
+            .map(|(n, etag)| CompletedPart::builder().part_number(n).e_tag(etag).build())
+            .collect();
+        let out = self
+            .client
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        Ok(Outcome::UploadCompleted(Stored {
+            etag: out.e_tag().map(str::to_string),
+            version_id: out.version_id().map(str::to_string),
+            request_id: out.request_id().map(str::to_string),
+            ..Stored::default()
+        }))
     }
 
     async fn head_object(&self, read: ObjectRead) -> Result<Outcome, ApiError> {
@@ -474,6 +630,31 @@ impl Backend {
             checksums,
         }))
     }
+}
+
+fn apply_overrides(mut meta: ObjectMeta, overrides: &[(String, String)]) -> ObjectMeta {
+    for (name, value) in overrides {
+        let slot = match name.as_str() {
+            "response-cache-control" => &mut meta.cache_control,
+            "response-content-disposition" => &mut meta.content_disposition,
+            "response-content-encoding" => &mut meta.content_encoding,
+            "response-content-language" => &mut meta.content_language,
+            "response-content-type" => &mut meta.content_type,
+            "response-expires" => &mut meta.expires,
+            _ => continue,
+        };
+        *slot = Some(value.clone());
+    }
+    meta
+}
+
+/// The headers a presigned request must send as signed (host excluded: the
+/// URL carries it).
+fn signed_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    headers
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
 }
 
 fn sorted(metadata: Option<HashMap<String, String>>) -> Vec<(String, String)> {

@@ -383,9 +383,14 @@ async fn s3_errors_keep_their_meaning() {
             "KeyTooLongError",
         ),
         (
-            HttpRequest::new("POST", &format!("/{bucket}/k.txt")),
+            HttpRequest::new("PATCH", &format!("/{bucket}/k.txt")),
             405,
             "MethodNotAllowed",
+        ),
+        (
+            HttpRequest::new("POST", &format!("/{bucket}/k.txt")),
+            400,
+            "InvalidArgument",
         ),
         (
             HttpRequest::new("PUT", &format!("/{}", h.bucket_name("xml")))

@@ -120,10 +120,108 @@ fn evaluate(c: &Conditions<'_>, v: &Validators<'_>) -> S3Result<()> {
         _ => {}
     }
     match (c.if_none_match, c.if_modified_since) {
-        (Some(cond), _) if etag_matches(cond) => Err(s3_error!(NotModified)),
-        (None, Some(since)) if !modified_after(since) => Err(s3_error!(NotModified)),
+        (Some(cond), _) if etag_matches(cond) => Err(not_modified(v)),
+        (None, Some(since)) if !modified_after(since) => Err(not_modified(v)),
         _ => Ok(()),
     }
+}
+
+/// A 304 carries the validators, as S3's does.
+fn not_modified(v: &Validators<'_>) -> s3s::S3Error {
+    let mut err = s3_error!(NotModified);
+    let mut headers = http::HeaderMap::new();
+    if let Some(etag) = v
+        .etag
+        .and_then(|e| http::HeaderValue::from_str(&format!("\"{}\"", e.value())).ok())
+    {
+        headers.insert(http::header::ETAG, etag);
+    }
+    let mut date = Vec::new();
+    if let Some(lm) = v.last_modified {
+        if lm.format(TimestampFormat::HttpDate, &mut date).is_ok() {
+            if let Ok(value) = http::HeaderValue::from_bytes(&date) {
+                headers.insert(http::header::LAST_MODIFIED, value);
+            }
+        }
+    }
+    err.set_headers(headers);
+    err
+}
+
+/// Reads the whole body and checks Content-MD5 and `x-amz-checksum-*`
+/// (headers or aws-chunked trailers) before anything is written: s3s-fs
+/// commits the file first and checks after, so a corrupted upload would
+/// replace the object it was refused for.
+async fn verified_body(req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
+    use futures_util::TryStreamExt;
+    use s3s::crypto::{Checksum as _, Md5};
+    let Some(body) = req.input.body.take() else {
+        return Ok(());
+    };
+    let chunks: Vec<bytes::Bytes> = body
+        .try_collect()
+        .await
+        .map_err(|e| s3_error!(IncompleteBody, "reading the body: {e}"))?;
+    let bytes = bytes::Bytes::from(chunks.concat());
+    let input = &mut req.input;
+    if let Some(trailers) = req.trailing_headers.take().and_then(|t| t.take()) {
+        let text = |name: &str| {
+            trailers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        input.checksum_crc32 = text("x-amz-checksum-crc32").or(input.checksum_crc32.take());
+        input.checksum_crc32c = text("x-amz-checksum-crc32c").or(input.checksum_crc32c.take());
+        input.checksum_sha1 = text("x-amz-checksum-sha1").or(input.checksum_sha1.take());
+        input.checksum_sha256 = text("x-amz-checksum-sha256").or(input.checksum_sha256.take());
+        input.checksum_crc64nvme =
+            text("x-amz-checksum-crc64nvme").or(input.checksum_crc64nvme.take());
+    }
+    if let Some(expected) = &input.content_md5 {
+        use base64::Engine;
+        let expected = base64::engine::general_purpose::STANDARD
+            .decode(expected)
+            .map_err(|_| s3_error!(InvalidDigest, "Content-MD5 is not base64"))?;
+        let mut md5 = Md5::new();
+        md5.update(&bytes);
+        if md5.finalize().as_ref() != expected.as_slice() {
+            return Err(s3_error!(
+                BadDigest,
+                "The Content-MD5 you specified did not match what we received."
+            ));
+        }
+    }
+    let mut hasher = s3s::checksum::ChecksumHasher::default();
+    hasher.crc32 = input.checksum_crc32.as_ref().map(|_| Default::default());
+    hasher.crc32c = input.checksum_crc32c.as_ref().map(|_| Default::default());
+    hasher.sha1 = input.checksum_sha1.as_ref().map(|_| Default::default());
+    hasher.sha256 = input.checksum_sha256.as_ref().map(|_| Default::default());
+    hasher.crc64nvme = input
+        .checksum_crc64nvme
+        .as_ref()
+        .map(|_| Default::default());
+    hasher.update(&bytes);
+    let got = hasher.finalize();
+    let pairs = [
+        (&input.checksum_crc32, &got.checksum_crc32),
+        (&input.checksum_crc32c, &got.checksum_crc32c),
+        (&input.checksum_sha1, &got.checksum_sha1),
+        (&input.checksum_sha256, &got.checksum_sha256),
+        (&input.checksum_crc64nvme, &got.checksum_crc64nvme),
+    ];
+    if pairs
+        .iter()
+        .any(|(want, have)| want.is_some() && want != have)
+    {
+        return Err(s3_error!(
+            BadDigest,
+            "The checksum you specified did not match what we received."
+        ));
+    }
+    input.content_length = Some(bytes.len() as i64);
+    input.body = Some(StreamingBlob::from(s3s::Body::from(bytes)));
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -252,9 +350,10 @@ impl S3 for LocalStore {
 
     async fn put_object(
         &self,
-        req: S3Request<PutObjectInput>,
+        mut req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
+        verified_body(&mut req).await?;
         self.fs.put_object(req).await
     }
 
