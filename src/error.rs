@@ -78,6 +78,9 @@ pub enum ApiError {
     /// S3 could not be reached (connection refused, DNS, TLS).
     #[error("The storage backend could not be reached")]
     BackendUnreachable,
+    /// S3 answered something that is not an S3 answer.
+    #[error("The storage backend sent an answer that could not be read")]
+    BadBackendAnswer(String),
     /// S3 did not answer in time.
     #[error("The storage backend did not answer in time")]
     BackendTimeout,
@@ -149,7 +152,7 @@ impl ApiError {
             Self::AccessDenied(_) => StatusCode::FORBIDDEN,
             Self::S3 { status, code, .. } => status_for_code(code, *status),
             Self::NotModified { .. } => StatusCode::NOT_MODIFIED,
-            Self::BackendUnreachable => StatusCode::BAD_GATEWAY,
+            Self::BackendUnreachable | Self::BadBackendAnswer(_) => StatusCode::BAD_GATEWAY,
             Self::BackendTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -171,7 +174,7 @@ impl ApiError {
             Self::AccessDenied(_) => "AccessDenied",
             Self::S3 { code, .. } => code,
             Self::NotModified { .. } => "NotModified",
-            Self::BackendUnreachable => "BadGateway",
+            Self::BackendUnreachable | Self::BadBackendAnswer(_) => "BadGateway",
             Self::BackendTimeout => "GatewayTimeout",
             Self::Internal(_) => "InternalError",
         }
@@ -181,6 +184,9 @@ impl ApiError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Internal(_) => "We encountered an internal error. Please try again.".into(),
+            Self::BadBackendAnswer(_) => {
+                "The storage backend sent an answer that could not be read".into()
+            }
             Self::S3 { message, code, .. } if message.is_empty() => default_message(code).into(),
             Self::S3 { message, .. } => message.clone(),
             other => other.to_string(),
@@ -225,6 +231,11 @@ impl ApiError {
                 if status == 304 {
                     return Self::not_modified(ctx.raw());
                 }
+                if status < 400 {
+                    return Self::BadBackendAnswer(format!(
+                        "status {status} with an error: {err:?}"
+                    ));
+                }
                 let meta = ctx.err();
                 let code = meta
                     .code()
@@ -254,7 +265,9 @@ impl ApiError {
                 if status == 304 {
                     Self::not_modified(ctx.raw())
                 } else {
-                    Self::Internal(format!("unreadable S3 response (status {status}): {err:?}"))
+                    Self::BadBackendAnswer(format!(
+                        "unreadable S3 response (status {status}): {err:?}"
+                    ))
                 }
             }
             _ => Self::Internal(format!("{err:?}")),

@@ -1,0 +1,232 @@
+//! Backend faults, injected by real servers on loopback: one that stalls,
+//! one that answers 503 SlowDown, one that corrupts bodies in flight.
+//! Every server here listens on 127.0.0.1 and is stopped by its test.
+
+mod common;
+
+use common::{Harness, parse_response, random_bytes};
+use s3_proxy::config::Config;
+use s3_proxy::local::gateway::{Gateway, HttpRequest};
+use s3_proxy::local::server;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A fault server: accepts connections and runs `serve` on each.
+struct Fault {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Fault {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn fault<F, Fut>(serve: F) -> Fault
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serve = Arc::new(serve);
+    let task = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(serve(socket));
+        }
+    });
+    Fault { addr, task }
+}
+
+async fn call(app: Arc<s3_proxy::App>, req: HttpRequest) -> common::Out {
+    let gw = Gateway::new(app.clone(), "prod");
+    let event = gw.event(&req, "fault-request").to_string();
+    let mut context = lambda_http::Context::default();
+    context.request_id = "fault-request".into();
+    parse_response(
+        &s3_proxy::lambda::invoke_json(&app, &event, context)
+            .await
+            .unwrap(),
+    )
+}
+
+fn app_for(url: &str, timeout: Duration) -> Arc<s3_proxy::App> {
+    let config = Config {
+        backend_timeout: timeout,
+        ..Config::default()
+    };
+    Arc::new(s3_proxy::App::new(
+        config,
+        server::local_client(url, timeout),
+    ))
+}
+
+/// Reads one request head (and discards it).
+async fn read_head(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match socket.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    head
+}
+
+#[tokio::test]
+async fn a_stalled_backend_is_a_504_within_the_configured_timeout() {
+    let stall = fault(|mut socket| async move {
+        read_head(&mut socket).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    })
+    .await;
+    let app = app_for(
+        &format!("http://{}", stall.addr),
+        Duration::from_millis(800),
+    );
+    let started = Instant::now();
+    let out = call(app, HttpRequest::new("GET", "/some-bucket/k")).await;
+    assert_eq!(out.status, 504, "{}", out.text());
+    assert_eq!(out.code(), "GatewayTimeout");
+    assert!(out.text().contains("<RequestId>fault-request</RequestId>"));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_a_503_with_retry_after_once_the_sdk_gives_up() {
+    let attempts = Arc::new(Mutex::new(0u32));
+    let seen = attempts.clone();
+    let slow = fault(move |mut socket| {
+        let seen = seen.clone();
+        async move {
+            read_head(&mut socket).await;
+            *seen.lock().unwrap() += 1;
+            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+                <Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>\
+                <RequestId>REQ123</RequestId></Error>";
+            let response = format!(
+                "HTTP/1.1 503 Slow Down\r\ncontent-type: application/xml\r\nx-amz-request-id: REQ123\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    })
+    .await;
+    let app = app_for(&format!("http://{}", slow.addr), Duration::from_secs(20));
+    let out = call(app, HttpRequest::new("GET", "/some-bucket/k")).await;
+    assert_eq!(out.status, 503, "{}", out.text());
+    assert_eq!(out.code(), "SlowDown");
+    assert_eq!(out.header("retry-after"), Some("1"));
+    assert_eq!(out.header("x-amz-request-id"), Some("REQ123"));
+    assert!(out.text().contains("<RequestId>fault-request</RequestId>"));
+    assert!(
+        *attempts.lock().unwrap() >= 2,
+        "the SDK retried before giving up"
+    );
+}
+
+#[tokio::test]
+async fn a_garbled_backend_answer_is_a_5xx_without_internals() {
+    let garbled = fault(|mut socket| async move {
+        read_head(&mut socket).await;
+        let _ = socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n<nope")
+            .await;
+    })
+    .await;
+    let app = app_for(&format!("http://{}", garbled.addr), Duration::from_secs(5));
+    let out = call(app, HttpRequest::new("GET", "/")).await;
+    assert!(out.status >= 500, "{}", out.text());
+    assert!(
+        !out.text().contains("127.0.0.1") && !out.text().contains("nope"),
+        "{}",
+        out.text()
+    );
+}
+
+/// A loopback man-in-the-middle between the proxy and the store that flips
+/// one byte of every request body it forwards.
+#[tokio::test]
+async fn a_body_corrupted_on_its_way_to_s3_is_refused_not_stored() {
+    let h = Harness::start().await;
+    if h.external {
+        return; // the corrupting relay needs the embedded store's address
+    }
+    let bucket = h.new_bucket("mitm").await;
+    let store = h.store.as_ref().unwrap().addr;
+    let heads = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = heads.clone();
+    let relay = fault(move |mut client| {
+        let seen = seen.clone();
+        async move {
+            let Ok(mut upstream) = tokio::net::TcpStream::connect(store).await else {
+                return;
+            };
+            let head = read_head(&mut client).await;
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).to_lowercase());
+            let _ = upstream.write_all(&head).await;
+            // Flip the 200th body byte (inside the payload of a 1000-byte PUT).
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut sent = 0usize;
+            let (mut up_read, mut up_write) = upstream.into_split();
+            let (mut cl_read, mut cl_write) = client.into_split();
+            let to_store = async move {
+                while let Ok(n) = cl_read.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if (sent..sent + n).contains(&200) {
+                        buf[200 - sent] ^= 0x55;
+                    }
+                    sent += n;
+                    if up_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let to_client = async move {
+                let _ = tokio::io::copy(&mut up_read, &mut cl_write).await;
+            };
+            tokio::join!(to_store, to_client);
+        }
+    })
+    .await;
+    let app = app_for(&format!("http://{}", relay.addr), Duration::from_secs(10));
+    let body = random_bytes(1000, 42);
+    let req = HttpRequest::new("PUT", &format!("/{bucket}/guarded.bin")).body(body);
+    let out = call(app, req).await;
+    assert!(
+        out.status >= 400,
+        "a corrupted body must be refused: {} {}",
+        out.status,
+        out.text()
+    );
+    let put_head = heads
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|h| h.starts_with("put "))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        put_head.contains("x-amz-checksum-crc32") || put_head.contains("content-md5"),
+        "the proxy sends a checksum of the bytes it received: {put_head}"
+    );
+    assert_eq!(
+        h.get(&bucket, "guarded.bin").await.status,
+        404,
+        "nothing was stored"
+    );
+    h.cleanup().await;
+}
