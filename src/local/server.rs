@@ -71,8 +71,20 @@ pub async fn start_store(data: &Path, addr: SocketAddr) -> std::io::Result<Runni
             let Ok((socket, _)) = listener.accept().await else {
                 continue;
             };
+            // Like S3, every answer names its request (s3s sends no id).
+            let service = service.clone();
+            let with_id = hyper::service::service_fn(move |req| {
+                let service = service.clone();
+                async move {
+                    let mut response = hyper::service::Service::call(&service, req).await?;
+                    if let Ok(id) = http::HeaderValue::from_str(&super::gateway::new_request_id()) {
+                        response.headers_mut().insert("x-amz-request-id", id);
+                    }
+                    Ok::<_, s3s::HttpError>(response)
+                }
+            });
             let conn = http
-                .serve_connection(TokioIo::new(socket), service.clone())
+                .serve_connection(TokioIo::new(socket), with_id)
                 .into_owned();
             tokio::spawn(async move {
                 let _ = conn.await;
