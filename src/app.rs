@@ -187,10 +187,10 @@ fn header(req: &Request, name: &str) -> Option<String> {
 
 /// The id a client can quote: the Lambda invocation's, else API Gateway's.
 fn request_id(req: &Request) -> String {
-    if let Some(ctx) = req.lambda_context_ref() {
-        if !ctx.request_id.is_empty() {
-            return ctx.request_id.clone();
-        }
+    if let Some(ctx) = req.lambda_context_ref()
+        && !ctx.request_id.is_empty()
+    {
+        return ctx.request_id.clone();
     }
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone(),

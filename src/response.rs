@@ -383,7 +383,7 @@ struct BucketXml<'a> {
 }
 
 fn buckets_xml(list: &BucketList) -> String {
-    let owner = (list.owner_id.is_some() || list.owner_name.is_some()).then(|| OwnerXml {
+    let owner = (list.owner_id.is_some() || list.owner_name.is_some()).then_some(OwnerXml {
         id: list.owner_id.as_deref(),
         display_name: list.owner_name.as_deref(),
     });
@@ -547,6 +547,7 @@ mod tests {
         let png = BinaryMediaTypes::parse("image/png").unwrap();
         let invalid_utf8: &'static [u8] = b"caf\xe9";
         // (binary types, accept, content type, bytes, expected variant)
+        #[allow(clippy::type_complexity)]
         let cases: Vec<(
             &BinaryMediaTypes,
             Option<&str>,

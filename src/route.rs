@@ -318,12 +318,12 @@ pub fn route(
 /// The configured policy: allowed buckets, read-only mode, bucket admin and
 /// the inline body limit. Checked before any call to S3.
 pub fn authorize(config: &Config, op: &Operation, upload_path: &str) -> Result<(), ApiError> {
-    if let Some(bucket) = op.bucket() {
-        if !config.bucket_allowed(bucket) {
-            return Err(ApiError::AccessDenied(format!(
-                "Access Denied: bucket {bucket:?} is not served by this API"
-            )));
-        }
+    if let Some(bucket) = op.bucket()
+        && !config.bucket_allowed(bucket)
+    {
+        return Err(ApiError::AccessDenied(format!(
+            "Access Denied: bucket {bucket:?} is not served by this API"
+        )));
     }
     if op.writes() && config.read_only {
         return Err(ApiError::AccessDenied(
@@ -339,14 +339,14 @@ pub fn authorize(config: &Config, op: &Operation, upload_path: &str) -> Result<(
             "Access Denied: creating and deleting buckets is switched off".into(),
         ));
     }
-    if let Operation::PutObject(put) = op {
-        if put.body.len() > config.inline_limit {
-            return Err(ApiError::PayloadTooLarge {
-                size: put.body.len(),
-                limit: config.inline_limit,
-                upload_path: upload_path.to_string(),
-            });
-        }
+    if let Operation::PutObject(put) = op
+        && put.body.len() > config.inline_limit
+    {
+        return Err(ApiError::PayloadTooLarge {
+            size: put.body.len(),
+            limit: config.inline_limit,
+            upload_path: upload_path.to_string(),
+        });
     }
     Ok(())
 }
@@ -507,10 +507,11 @@ fn put_object(bucket: String, key: String, headers: &HeaderMap, body: Bytes) -> 
         let name = name.as_str();
         if let Some(meta) = name.strip_prefix(META_PREFIX) {
             metadata.push((meta.to_string(), value.to_string()));
-        } else if let Some(algorithm) = name.strip_prefix(CHECKSUM_PREFIX) {
-            if algorithm != "algorithm" && algorithm != "type" {
-                checksums.push((algorithm.to_string(), value.to_string()));
-            }
+        } else if let Some(algorithm) = name.strip_prefix(CHECKSUM_PREFIX)
+            && algorithm != "algorithm"
+            && algorithm != "type"
+        {
+            checksums.push((algorithm.to_string(), value.to_string()));
         }
     }
     PutObject {

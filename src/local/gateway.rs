@@ -185,11 +185,13 @@ impl Gateway {
         let mut multi_headers: Map<String, Value> = Map::new();
         for (name, value) in &req.headers {
             headers.insert(name.clone(), json!(value));
-            multi_headers
+            if let Some(values) = multi_headers
                 .entry(name.clone())
                 .or_insert_with(|| json!([]))
                 .as_array_mut()
-                .map(|a| a.push(json!(value)));
+            {
+                values.push(json!(value));
+            }
         }
         let mut query = Map::new();
         let mut multi_query: Map<String, Value> = Map::new();
@@ -197,11 +199,13 @@ impl Gateway {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let (k, v) = (decode(k), decode(v));
             query.insert(k.clone(), json!(v));
-            multi_query
+            if let Some(values) = multi_query
                 .entry(k)
                 .or_insert_with(|| json!([]))
                 .as_array_mut()
-                .map(|a| a.push(json!(v)));
+            {
+                values.push(json!(v));
+            }
         }
 
         // API Gateway takes a request without Content-Type as application/json.

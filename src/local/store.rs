@@ -137,12 +137,11 @@ fn not_modified(v: &Validators<'_>) -> s3s::S3Error {
         headers.insert(http::header::ETAG, etag);
     }
     let mut date = Vec::new();
-    if let Some(lm) = v.last_modified {
-        if lm.format(TimestampFormat::HttpDate, &mut date).is_ok() {
-            if let Ok(value) = http::HeaderValue::from_bytes(&date) {
-                headers.insert(http::header::LAST_MODIFIED, value);
-            }
-        }
+    if let Some(lm) = v.last_modified
+        && lm.format(TimestampFormat::HttpDate, &mut date).is_ok()
+        && let Ok(value) = http::HeaderValue::from_bytes(&date)
+    {
+        headers.insert(http::header::LAST_MODIFIED, value);
     }
     err.set_headers(headers);
     err
@@ -192,15 +191,16 @@ async fn verified_body(req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
             ));
         }
     }
-    let mut hasher = s3s::checksum::ChecksumHasher::default();
-    hasher.crc32 = input.checksum_crc32.as_ref().map(|_| Default::default());
-    hasher.crc32c = input.checksum_crc32c.as_ref().map(|_| Default::default());
-    hasher.sha1 = input.checksum_sha1.as_ref().map(|_| Default::default());
-    hasher.sha256 = input.checksum_sha256.as_ref().map(|_| Default::default());
-    hasher.crc64nvme = input
-        .checksum_crc64nvme
-        .as_ref()
-        .map(|_| Default::default());
+    let mut hasher = s3s::checksum::ChecksumHasher {
+        crc32: input.checksum_crc32.as_ref().map(|_| Default::default()),
+        crc32c: input.checksum_crc32c.as_ref().map(|_| Default::default()),
+        sha1: input.checksum_sha1.as_ref().map(|_| Default::default()),
+        sha256: input.checksum_sha256.as_ref().map(|_| Default::default()),
+        crc64nvme: input
+            .checksum_crc64nvme
+            .as_ref()
+            .map(|_| Default::default()),
+    };
     hasher.update(&bytes);
     let got = hasher.finalize();
     let pairs = [
