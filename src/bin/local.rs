@@ -20,7 +20,7 @@ struct Cli {
     #[arg(long, env = "HOST", default_value = "127.0.0.1")]
     host: IpAddr,
     /// Folder of the embedded S3 store (kept across restarts).
-    #[arg(long, env = "DATA", default_value = ".local-data")]
+    #[arg(long, env = "DATA", default_value = ".local-data", global = true)]
     data: PathBuf,
     /// The API Gateway stage name: paths work with and without `/<stage>`.
     #[arg(long, env = "STAGE", default_value = "prod")]
