@@ -99,58 +99,69 @@ pub fn prepare(payload: &mut LambdaRequest) -> Prepared {
     match payload {
         LambdaRequest::ApiGatewayV1(ev) => {
             let mut prepared = take_body(&mut ev.body, &mut ev.is_base64_encoded);
-            let stage = ev
-                .request_context
-                .stage
-                .as_deref()
-                .filter(|s| *s != "$default");
-            let path = match (stage, ev.path.as_deref().unwrap_or_default()) {
-                (Some(stage), path) if !path.starts_with(&format!("/{stage}/")) => {
-                    format!("/{stage}{path}")
-                }
-                (_, path) => path.to_string(),
-            };
-            let host = host_of(&ev.headers, ev.request_context.domain_name.as_deref());
-            if !uri_builds(&ev.headers, host.as_deref(), &path) {
-                strip_url_parts(&mut ev.headers, &mut ev.multi_value_headers);
+            let ctx = &ev.request_context;
+            let path = ev.path.as_deref().unwrap_or_default();
+            if !url_builds(
+                &ev.headers,
+                ctx.domain_name.as_deref(),
+                ctx.stage.as_deref(),
+                path,
+            ) {
+                strip_url_parts(&mut ev.headers);
+                strip_url_parts(&mut ev.multi_value_headers);
                 ev.request_context.domain_name = None;
                 ev.request_context.stage = None;
                 ev.path = Some("/".into());
                 ev.path_parameters.clear();
-                prepared.early = Some(ApiError::MalformedEvent(
-                    "the Host, X-Forwarded-Proto or path does not form a URL".into(),
-                ));
+                prepared.early = Some(malformed_url());
             }
             prepared
         }
         LambdaRequest::ApiGatewayV2(ev) => {
             let mut prepared = take_body(&mut ev.body, &mut ev.is_base64_encoded);
-            let stage = ev
-                .request_context
-                .stage
-                .as_deref()
-                .filter(|s| *s != "$default");
-            let raw = ev.raw_path.as_deref().unwrap_or_default();
-            let path = match stage {
-                Some(stage) if !raw.starts_with(&format!("/{stage}/")) => format!("/{stage}{raw}"),
-                _ => raw.to_string(),
-            };
-            let host = host_of(&ev.headers, ev.request_context.domain_name.as_deref());
-            if !uri_builds(&ev.headers, host.as_deref(), &path) {
-                let mut none = HeaderMap::new();
-                strip_url_parts(&mut ev.headers, &mut none);
+            let ctx = &ev.request_context;
+            let path = ev.raw_path.as_deref().unwrap_or_default();
+            if !url_builds(
+                &ev.headers,
+                ctx.domain_name.as_deref(),
+                ctx.stage.as_deref(),
+                path,
+            ) {
+                strip_url_parts(&mut ev.headers);
                 ev.request_context.domain_name = None;
                 ev.request_context.stage = None;
                 ev.raw_path = Some("/".into());
                 ev.path_parameters.clear();
-                prepared.early = Some(ApiError::MalformedEvent(
-                    "the Host, X-Forwarded-Proto or path does not form a URL".into(),
-                ));
+                prepared.early = Some(malformed_url());
             }
             prepared
         }
         _ => Prepared::default(),
     }
+}
+
+fn malformed_url() -> ApiError {
+    ApiError::MalformedEvent("the Host, X-Forwarded-Proto or path does not form a URL".into())
+}
+
+/// Would lambda_http's URL building succeed for this event? It puts the
+/// stage in front of the path (unless `$default` or already there), takes
+/// the Host header or the context's domain name, then parses.
+fn url_builds(
+    headers: &HeaderMap,
+    domain_name: Option<&str>,
+    stage: Option<&str>,
+    path: &str,
+) -> bool {
+    let path = match stage.filter(|s| *s != "$default") {
+        Some(stage) if !path.starts_with(&format!("/{stage}/")) => format!("/{stage}{path}"),
+        _ => path.to_string(),
+    };
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(domain_name);
+    uri_builds(headers, host, &path)
 }
 
 /// Takes a base64 body out of the event, decoded. Text bodies stay for
@@ -175,14 +186,6 @@ fn take_body(body: &mut Option<String>, is_base64: &mut bool) -> Prepared {
     }
 }
 
-fn host_of(headers: &HeaderMap, domain_name: Option<&str>) -> Option<String> {
-    headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or(domain_name)
-        .map(str::to_string)
-}
-
 /// Mirrors lambda_http's `build_request_uri`: would its `Url::parse(..)
 /// .unwrap()` and `Request::builder().uri(..)` both succeed?
 fn uri_builds(headers: &HeaderMap, host: Option<&str>, path: &str) -> bool {
@@ -199,9 +202,7 @@ fn uri_builds(headers: &HeaderMap, host: Option<&str>, path: &str) -> bool {
     url.is_ok_and(|u| http::Uri::try_from(u).is_ok())
 }
 
-fn strip_url_parts(headers: &mut HeaderMap, multi: &mut HeaderMap) {
-    for map in [headers, multi] {
-        map.remove(http::header::HOST);
-        map.remove("x-forwarded-proto");
-    }
+fn strip_url_parts(headers: &mut HeaderMap) {
+    headers.remove(http::header::HOST);
+    headers.remove("x-forwarded-proto");
 }

@@ -147,6 +147,29 @@ pub struct Stored {
     pub checksums: Vec<(String, String)>,
 }
 
+/// GetObjectOutput and HeadObjectOutput name the object's headers alike.
+macro_rules! object_meta {
+    ($out:expr, $date:expr) => {
+        ObjectMeta {
+            content_type: $out.content_type.clone(),
+            content_length: $out.content_length.unwrap_or_default(),
+            content_range: $out.content_range.clone(),
+            etag: $out.e_tag.clone(),
+            last_modified: $out.last_modified.as_ref().map(http_date_string),
+            date: $date.get(),
+            cache_control: $out.cache_control.clone(),
+            content_disposition: $out.content_disposition.clone(),
+            content_encoding: $out.content_encoding.clone(),
+            content_language: $out.content_language.clone(),
+            expires: $out.expires_string.clone(),
+            storage_class: $out.storage_class.as_ref().map(|s| s.as_str().to_string()),
+            version_id: $out.version_id.clone(),
+            metadata: sorted($out.metadata.clone()),
+            request_id: $out.request_id().map(str::to_string),
+        }
+    };
+}
+
 /// The S3 side of the proxy.
 #[derive(Debug, Clone)]
 pub struct Backend {
@@ -357,23 +380,7 @@ impl Backend {
             .send()
             .await
             .map_err(ApiError::from_sdk)?;
-        let meta = ObjectMeta {
-            content_type: out.content_type.clone(),
-            content_length: out.content_length.unwrap_or_default(),
-            content_range: out.content_range.clone(),
-            etag: out.e_tag.clone(),
-            last_modified: out.last_modified.as_ref().map(http_date_string),
-            date: date.get(),
-            cache_control: out.cache_control.clone(),
-            content_disposition: out.content_disposition.clone(),
-            content_encoding: out.content_encoding.clone(),
-            content_language: out.content_language.clone(),
-            expires: out.expires_string.clone(),
-            storage_class: out.storage_class.as_ref().map(|s| s.as_str().to_string()),
-            version_id: out.version_id.clone(),
-            metadata: sorted(out.metadata.clone()),
-            request_id: out.request_id().map(str::to_string),
-        };
+        let meta = object_meta!(out, date);
         // S3 applies response-* overrides itself; applying them here too
         // keeps them for S3-compatible stores that do not.
         let meta = apply_overrides(meta, &read.overrides);
@@ -535,23 +542,7 @@ impl Backend {
             .send()
             .await
             .map_err(ApiError::from_sdk)?;
-        Ok(Outcome::ObjectHead(ObjectMeta {
-            content_type: out.content_type.clone(),
-            content_length: out.content_length.unwrap_or_default(),
-            content_range: out.content_range.clone(),
-            etag: out.e_tag.clone(),
-            last_modified: out.last_modified.as_ref().map(http_date_string),
-            date: date.get(),
-            cache_control: out.cache_control.clone(),
-            content_disposition: out.content_disposition.clone(),
-            content_encoding: out.content_encoding.clone(),
-            content_language: out.content_language.clone(),
-            expires: out.expires_string.clone(),
-            storage_class: out.storage_class.as_ref().map(|s| s.as_str().to_string()),
-            version_id: out.version_id.clone(),
-            metadata: sorted(out.metadata.clone()),
-            request_id: out.request_id().map(str::to_string),
-        }))
+        Ok(Outcome::ObjectHead(object_meta!(out, date)))
     }
 
     async fn put_object(&self, put: PutObject) -> Result<Outcome, ApiError> {

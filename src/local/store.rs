@@ -97,16 +97,29 @@ struct Validators<'a> {
     last_modified: Option<&'a Timestamp>,
 }
 
-struct Conditions<'a> {
-    if_match: Option<&'a ETagCondition>,
-    if_none_match: Option<&'a ETagCondition>,
-    if_modified_since: Option<&'a Timestamp>,
-    if_unmodified_since: Option<&'a Timestamp>,
+/// The conditional headers of a GET or HEAD.
+struct Conditions {
+    if_match: Option<ETagCondition>,
+    if_none_match: Option<ETagCondition>,
+    if_modified_since: Option<Timestamp>,
+    if_unmodified_since: Option<Timestamp>,
+}
+
+/// GetObjectInput and HeadObjectInput name their conditions alike.
+macro_rules! conditions_of {
+    ($input:expr) => {
+        Conditions {
+            if_match: $input.if_match.clone(),
+            if_none_match: $input.if_none_match.clone(),
+            if_modified_since: $input.if_modified_since.clone(),
+            if_unmodified_since: $input.if_unmodified_since.clone(),
+        }
+    };
 }
 
 /// S3's evaluation order: If-Match (else If-Unmodified-Since) can fail with
 /// 412; then If-None-Match (else If-Modified-Since) can answer 304.
-fn evaluate(c: &Conditions<'_>, v: &Validators<'_>) -> S3Result<()> {
+fn evaluate(c: &Conditions, v: &Validators<'_>) -> S3Result<()> {
     let etag_matches = |cond: &ETagCondition| match cond {
         ETagCondition::Any => true,
         ETagCondition::ETag(want) => v.etag.is_some_and(|have| have.value() == want.value()),
@@ -114,12 +127,12 @@ fn evaluate(c: &Conditions<'_>, v: &Validators<'_>) -> S3Result<()> {
     let secs = |t: &Timestamp| time::OffsetDateTime::from(t.clone()).unix_timestamp();
     let modified_after =
         |since: &Timestamp| v.last_modified.is_some_and(|lm| secs(lm) > secs(since));
-    match (c.if_match, c.if_unmodified_since) {
+    match (&c.if_match, &c.if_unmodified_since) {
         (Some(cond), _) if !etag_matches(cond) => return Err(s3_error!(PreconditionFailed)),
         (None, Some(since)) if modified_after(since) => return Err(s3_error!(PreconditionFailed)),
         _ => {}
     }
-    match (c.if_none_match, c.if_modified_since) {
+    match (&c.if_none_match, &c.if_modified_since) {
         (Some(cond), _) if etag_matches(cond) => Err(not_modified(v)),
         (None, Some(since)) if !modified_after(since) => Err(not_modified(v)),
         _ => Ok(()),
@@ -284,34 +297,10 @@ impl S3 for LocalStore {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
-        let input = &req.input;
-        let conditions = Conditions {
-            if_match: input.if_match.as_ref(),
-            if_none_match: input.if_none_match.as_ref(),
-            if_modified_since: input.if_modified_since.as_ref(),
-            if_unmodified_since: input.if_unmodified_since.as_ref(),
-        };
-        let has_conditions = conditions.if_match.is_some()
-            || conditions.if_none_match.is_some()
-            || conditions.if_modified_since.is_some()
-            || conditions.if_unmodified_since.is_some();
-        if !has_conditions {
-            return self.fs.get_object(req).await;
-        }
-        let (c_match, c_none, c_mod, c_unmod) = (
-            input.if_match.clone(),
-            input.if_none_match.clone(),
-            input.if_modified_since.clone(),
-            input.if_unmodified_since.clone(),
-        );
+        let conditions = conditions_of!(req.input);
         let response = self.fs.get_object(req).await?;
         evaluate(
-            &Conditions {
-                if_match: c_match.as_ref(),
-                if_none_match: c_none.as_ref(),
-                if_modified_since: c_mod.as_ref(),
-                if_unmodified_since: c_unmod.as_ref(),
-            },
+            &conditions,
             &Validators {
                 etag: response.output.e_tag.as_ref(),
                 last_modified: response.output.last_modified.as_ref(),
@@ -325,21 +314,10 @@ impl S3 for LocalStore {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
-        let input = &req.input;
-        let (c_match, c_none, c_mod, c_unmod) = (
-            input.if_match.clone(),
-            input.if_none_match.clone(),
-            input.if_modified_since.clone(),
-            input.if_unmodified_since.clone(),
-        );
+        let conditions = conditions_of!(req.input);
         let response = self.fs.head_object(req).await?;
         evaluate(
-            &Conditions {
-                if_match: c_match.as_ref(),
-                if_none_match: c_none.as_ref(),
-                if_modified_since: c_mod.as_ref(),
-                if_unmodified_since: c_unmod.as_ref(),
-            },
+            &conditions,
             &Validators {
                 etag: response.output.e_tag.as_ref(),
                 last_modified: response.output.last_modified.as_ref(),
@@ -441,7 +419,7 @@ mod tests {
             if_modified_since: None,
             if_unmodified_since: None,
         };
-        let code = |c: Conditions<'_>| {
+        let code = |c: Conditions| {
             evaluate(&c, &v)
                 .err()
                 .map(|e| e.code().as_str().to_string())
@@ -450,35 +428,35 @@ mod tests {
             (none(), None),
             (
                 Conditions {
-                    if_match: Some(&same),
+                    if_match: Some(same.clone()),
                     ..none()
                 },
                 None,
             ),
             (
                 Conditions {
-                    if_match: Some(&other),
+                    if_match: Some(other.clone()),
                     ..none()
                 },
                 Some("PreconditionFailed"),
             ),
             (
                 Conditions {
-                    if_match: Some(&ETagCondition::Any),
+                    if_match: Some(ETagCondition::Any),
                     ..none()
                 },
                 None,
             ),
             (
                 Conditions {
-                    if_unmodified_since: Some(&before),
+                    if_unmodified_since: Some(before.clone()),
                     ..none()
                 },
                 Some("PreconditionFailed"),
             ),
             (
                 Conditions {
-                    if_unmodified_since: Some(&at),
+                    if_unmodified_since: Some(at.clone()),
                     ..none()
                 },
                 None,
@@ -486,43 +464,43 @@ mod tests {
             // If-Match true wins over a failing If-Unmodified-Since.
             (
                 Conditions {
-                    if_match: Some(&same),
-                    if_unmodified_since: Some(&before),
+                    if_match: Some(same.clone()),
+                    if_unmodified_since: Some(before.clone()),
                     ..none()
                 },
                 None,
             ),
             (
                 Conditions {
-                    if_none_match: Some(&same),
+                    if_none_match: Some(same.clone()),
                     ..none()
                 },
                 Some("NotModified"),
             ),
             (
                 Conditions {
-                    if_none_match: Some(&other),
+                    if_none_match: Some(other.clone()),
                     ..none()
                 },
                 None,
             ),
             (
                 Conditions {
-                    if_modified_since: Some(&at),
+                    if_modified_since: Some(at.clone()),
                     ..none()
                 },
                 Some("NotModified"),
             ),
             (
                 Conditions {
-                    if_modified_since: Some(&after),
+                    if_modified_since: Some(after.clone()),
                     ..none()
                 },
                 Some("NotModified"),
             ),
             (
                 Conditions {
-                    if_modified_since: Some(&before),
+                    if_modified_since: Some(before.clone()),
                     ..none()
                 },
                 None,
@@ -530,8 +508,8 @@ mod tests {
             // If-None-Match decides when present.
             (
                 Conditions {
-                    if_none_match: Some(&other),
-                    if_modified_since: Some(&after),
+                    if_none_match: Some(other.clone()),
+                    if_modified_since: Some(after.clone()),
                     ..none()
                 },
                 None,
