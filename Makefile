@@ -32,3 +32,13 @@ test-rust:
 	$(CARGO) test --all-targets
 
 # --- deploy path (template.yaml, openapi.yaml) -------------------------------
+
+# --- performance ---------------------------------------------------------------
+
+.PHONY: bench
+bench: ## Measure handler overhead, cold start, binary size, local throughput, memory: one table
+	$(CARGO) bench --bench bench
+
+.PHONY: loadtest
+loadtest: ## Load the local emulator over HTTP (20,000 requests, 64 concurrent); fails on any error
+	$(CARGO) bench --bench loadtest
