@@ -33,6 +33,52 @@ test-rust:
 
 # --- deploy path (template.yaml, openapi.yaml) -------------------------------
 
+# Python tools (cfn-lint, SAM CLI) live in .venv, pinned in requirements-dev.txt.
+# Both linters run offline and need no AWS credentials: only a region name.
+VENV ?= .venv
+PYTHON ?= python3
+SAM := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/sam
+CFN_LINT := $(VENV)/bin/cfn-lint
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Install cfn-lint and the SAM CLI (pinned) into .venv
+
+.PHONY: test-template
+test-template: $(VENV)/.installed ## Lint template.yaml offline: cfn-lint, then sam validate --lint
+	$(CFN_LINT) template.yaml
+	$(SAM) validate --lint --template template.yaml
+
+# The function is the `s3-proxy` binary without the `local` feature. arm64 (the
+# template's default Architecture) needs `rustup target add
+# aarch64-unknown-linux-gnu`; cargo-lambda cross-compiles with zig
+# (`pip install ziglang`) unless told `--compiler cargo`.
+.PHONY: build
+build: ## Build the arm64 Lambda: target/lambda/s3-proxy/bootstrap (cargo-lambda)
+	$(CARGO) lambda build --release --arm64 --bin s3-proxy --no-default-features
+
+.PHONY: build-x86
+build-x86: ## Build the x86_64 Lambda (deploy with Architecture=x86_64)
+	$(CARGO) lambda build --release --target x86_64-unknown-linux-gnu --bin s3-proxy --no-default-features
+
+# `sam build` runs cargo-lambda for the template's Architecture (CargoLambda.toml
+# turns the default features off). The first deploy asks its questions and saves
+# the answers in samconfig.toml; later ones reuse them.
+.PHONY: deploy
+deploy: $(VENV)/.installed ## sam build && sam deploy (--guided until samconfig.toml exists)
+	$(SAM) build
+	if [ -f samconfig.toml ]; then $(SAM) deploy; else $(SAM) deploy --guided; fi
+
+.PHONY: lint
+lint: ## cargo fmt --check, clippy -D warnings, and the template linters
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(MAKE) --no-print-directory test-template
+
 # --- performance ---------------------------------------------------------------
 
 .PHONY: bench
