@@ -8,6 +8,11 @@ use std::time::Duration;
 /// of raw bytes about 6,000,000 characters, which leaves room for headers.
 pub const DEFAULT_INLINE_LIMIT: usize = 4_500_000;
 
+/// The most MAX_INLINE_BYTES may be: 4,700,000 bytes are 6,266,668 base64
+/// characters, which leaves about 24 KB of Lambda's 6,291,456-byte answer for
+/// the JSON around them and the headers.
+pub const MAX_INLINE_LIMIT: usize = 4_700_000;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `BINARY_MEDIA_TYPES` (default `*/*`): the API's binaryMediaTypes.
@@ -85,7 +90,7 @@ impl Config {
             config.allow_bucket_admin = parse_bool("ALLOW_BUCKET_ADMIN", &v)?;
         }
         if let Some(v) = get("MAX_INLINE_BYTES") {
-            config.inline_limit = parse_number("MAX_INLINE_BYTES", &v, 1, 4_718_592)?;
+            config.inline_limit = parse_number("MAX_INLINE_BYTES", &v, 1, MAX_INLINE_LIMIT)?;
         }
         if let Some(v) = get("PRESIGN_EXPIRES_SECONDS") {
             let secs = parse_number("PRESIGN_EXPIRES_SECONDS", &v, 1, 604_800)?;
