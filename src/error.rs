@@ -29,6 +29,11 @@ pub enum ApiError {
     /// A request argument (query parameter or header) that S3 would refuse.
     #[error("{0}")]
     InvalidArgument(String),
+    /// Content-MD5 is not the MD5 of the body the proxy received.
+    #[error("The Content-MD5 you specified did not match what we received.")]
+    BadDigest,
+    #[error("The Content-MD5 you specified is not valid.")]
+    InvalidDigest,
     #[error("The XML you provided was not well-formed: {0}")]
     MalformedXml(String),
     /// The event said `isBase64Encoded: true` but the body is not base64.
@@ -145,6 +150,8 @@ impl ApiError {
             | Self::KeyTooLong { .. }
             | Self::InvalidArgument(_)
             | Self::MalformedXml(_)
+            | Self::BadDigest
+            | Self::InvalidDigest
             | Self::InvalidBase64
             | Self::MalformedEvent(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -167,6 +174,8 @@ impl ApiError {
             Self::KeyTooLong { .. } => "KeyTooLongError",
             Self::InvalidArgument(_) => "InvalidArgument",
             Self::MalformedXml(_) => "MalformedXML",
+            Self::BadDigest => "BadDigest",
+            Self::InvalidDigest => "InvalidDigest",
             Self::InvalidBase64 => "InvalidBase64",
             Self::MalformedEvent(_) => "InvalidRequest",
             Self::PayloadTooLarge { .. } => "EntityTooLarge",

@@ -287,7 +287,11 @@ pub fn route(
             Method::HEAD => Ok(Operation::HeadObject(object_read(
                 bucket, key, query, headers,
             ))),
-            Method::PUT => Ok(Operation::PutObject(Box::new(put_object(bucket, key, headers, body)))),
+            Method::PUT => {
+                let put = put_object(bucket, key, headers, body);
+                check_content_md5(&put)?;
+                Ok(Operation::PutObject(Box::new(put)))
+            }
             Method::DELETE => match query_value(query, "uploadId") {
                 Some(upload_id) => Ok(Operation::AbortUpload { bucket, key, upload_id }),
                 None => Ok(Operation::DeleteObject { bucket, key }),
@@ -488,6 +492,25 @@ fn object_read(
             .cloned()
             .collect(),
     }
+}
+
+/// A Content-MD5 that does not match the body is refused here, before S3:
+/// every S3 checks it, not every S3-compatible store does.
+fn check_content_md5(put: &PutObject) -> Result<(), ApiError> {
+    use base64::Engine;
+    use md5::Digest;
+    let Some(given) = &put.content_md5 else {
+        return Ok(());
+    };
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(given.trim())
+        .ok()
+        .filter(|d| d.len() == 16)
+        .ok_or(ApiError::InvalidDigest)?;
+    if md5::Md5::digest(&put.body).as_slice() != expected.as_slice() {
+        return Err(ApiError::BadDigest);
+    }
+    Ok(())
 }
 
 const CHECKSUM_PREFIX: &str = "x-amz-checksum-";
@@ -841,6 +864,32 @@ mod tests {
             }
             let put = put_object("b-1".into(), key.into(), &headers, Bytes::new());
             assert_eq!(put.content_type, expected, "{given:?} {key}");
+        }
+    }
+
+    #[test]
+    fn content_md5_is_checked_against_the_body() {
+        let cases = [
+            ("XUFAKrxLKna5cZ2REBfFkg==", None),
+            ("AAAAAAAAAAAAAAAAAAAAAA==", Some("BadDigest")),
+            ("not base64!", Some("InvalidDigest")),
+            ("AAAA", Some("InvalidDigest")),
+        ];
+        for (md5, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert("content-md5", md5.parse().unwrap());
+            let got = route(
+                &Method::PUT,
+                PathSource::Raw("/b-1/k"),
+                &[],
+                &headers,
+                Bytes::from_static(b"hello"),
+            );
+            assert_eq!(
+                got.err().map(|e| e.code().to_string()).as_deref(),
+                expected,
+                "{md5}"
+            );
         }
     }
 

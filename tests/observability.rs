@@ -72,7 +72,12 @@ fn every_request_is_one_json_line_without_secrets() {
         .find(|v| v["fields"]["operation"] == "GetObject")
         .unwrap_or_else(|| panic!("a GetObject line in {text}"));
     assert_eq!(missing["fields"]["status"], 404);
-    assert!(missing["fields"]["s3_request_id"].is_string(), "{missing}");
+    // S3 names every answer; some S3-compatible servers (moto) do not on errors.
+    let external = std::env::var("S3_PROXY_TEST_ENDPOINT").is_ok_and(|v| !v.is_empty());
+    assert!(
+        missing["fields"]["s3_request_id"].is_string() || external,
+        "{missing}"
+    );
     assert!(!text.contains("BODY-MUST-NOT-BE-LOGGED"), "{text}");
     assert!(!text.contains("SIGNATURE-SECRET"), "{text}");
     assert!(!text.contains("s3-proxy-local-secret"), "{text}");
