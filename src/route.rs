@@ -289,7 +289,7 @@ pub fn route(
             ))),
             Method::PUT => {
                 let put = put_object(bucket, key, headers, body);
-                check_content_md5(&put)?;
+                check_digests(&put)?;
                 Ok(Operation::PutObject(Box::new(put)))
             }
             Method::DELETE => match query_value(query, "uploadId") {
@@ -494,21 +494,36 @@ fn object_read(
     }
 }
 
-/// A Content-MD5 that does not match the body is refused here, before S3:
-/// every S3 checks it, not every S3-compatible store does.
-fn check_content_md5(put: &PutObject) -> Result<(), ApiError> {
+/// A Content-MD5 or `x-amz-checksum-*` that does not match the body is
+/// refused here, before S3: S3 checks them, not every S3-compatible store does.
+fn check_digests(put: &PutObject) -> Result<(), ApiError> {
+    use aws_smithy_checksums::ChecksumAlgorithm;
     use base64::Engine;
     use md5::Digest;
-    let Some(given) = &put.content_md5 else {
-        return Ok(());
-    };
-    let expected = base64::engine::general_purpose::STANDARD
-        .decode(given.trim())
-        .ok()
-        .filter(|d| d.len() == 16)
-        .ok_or(ApiError::InvalidDigest)?;
-    if md5::Md5::digest(&put.body).as_slice() != expected.as_slice() {
-        return Err(ApiError::BadDigest);
+    if let Some(given) = &put.content_md5 {
+        let expected = base64::engine::general_purpose::STANDARD
+            .decode(given.trim())
+            .ok()
+            .filter(|d| d.len() == 16)
+            .ok_or(ApiError::InvalidDigest)?;
+        if md5::Md5::digest(&put.body).as_slice() != expected.as_slice() {
+            return Err(ApiError::BadDigest);
+        }
+    }
+    for (name, given) in &put.checksums {
+        let algorithm: ChecksumAlgorithm = match name.parse() {
+            Ok(algorithm) if name != "md5" => algorithm,
+            _ => {
+                return Err(ApiError::InvalidArgument(format!(
+                    "x-amz-checksum-{name} is not a checksum S3 knows"
+                )));
+            }
+        };
+        let mut checksum = algorithm.into_impl();
+        checksum.update(&put.body);
+        if checksum.header_value().as_bytes() != given.trim().as_bytes() {
+            return Err(ApiError::BadDigest);
+        }
     }
     Ok(())
 }
@@ -868,16 +883,30 @@ mod tests {
     }
 
     #[test]
-    fn content_md5_is_checked_against_the_body() {
+    fn digests_are_checked_against_the_body() {
         let cases = [
-            ("XUFAKrxLKna5cZ2REBfFkg==", None),
-            ("AAAAAAAAAAAAAAAAAAAAAA==", Some("BadDigest")),
-            ("not base64!", Some("InvalidDigest")),
-            ("AAAA", Some("InvalidDigest")),
+            ("content-md5", "XUFAKrxLKna5cZ2REBfFkg==", None),
+            ("content-md5", "AAAAAAAAAAAAAAAAAAAAAA==", Some("BadDigest")),
+            ("content-md5", "not base64!", Some("InvalidDigest")),
+            ("content-md5", "AAAA", Some("InvalidDigest")),
+            ("x-amz-checksum-crc32", "NhCmhg==", None),
+            ("x-amz-checksum-crc32", "AAAAAA==", Some("BadDigest")),
+            (
+                "x-amz-checksum-sha256",
+                "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=",
+                None,
+            ),
+            (
+                "x-amz-checksum-sha256",
+                "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCR=",
+                Some("BadDigest"),
+            ),
+            ("x-amz-checksum-sha1", "qvTGHdzF6KLavt4PO0gs2a6pQ00=", None),
+            ("x-amz-checksum-whirlpool", "AAAA", Some("InvalidArgument")),
         ];
-        for (md5, expected) in cases {
+        for (name, md5, expected) in cases {
             let mut headers = HeaderMap::new();
-            headers.insert("content-md5", md5.parse().unwrap());
+            headers.insert(http::HeaderName::from_static(name), md5.parse().unwrap());
             let got = route(
                 &Method::PUT,
                 PathSource::Raw("/b-1/k"),
@@ -888,7 +917,7 @@ mod tests {
             assert_eq!(
                 got.err().map(|e| e.code().to_string()).as_deref(),
                 expected,
-                "{md5}"
+                "{name}: {md5}"
             );
         }
     }
