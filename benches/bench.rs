@@ -54,7 +54,22 @@ const BUCKET: &str = "bench";
 const DEMO_BUCKET: &str = "s3-proxy-demo";
 const DEMO_KEY: &str = "test/test.txt";
 const LOCAL_BIN: &str = env!("CARGO_BIN_EXE_s3-proxy-local");
-const LAMBDA_BIN: &str = env!("CARGO_BIN_EXE_s3-proxy");
+/// The Lambda binary as `cargo bench` builds it (with the `local` feature).
+/// `make bench` passes the deployable build in `S3_PROXY_LAMBDA_BIN` instead.
+const BENCH_LAMBDA_BIN: &str = env!("CARGO_BIN_EXE_s3-proxy");
+
+/// The Lambda binary to measure, and how it was built.
+fn lambda_bin() -> (PathBuf, &'static str) {
+    match std::env::var_os("S3_PROXY_LAMBDA_BIN") {
+        Some(path) if !path.is_empty() => {
+            (PathBuf::from(path), "--no-default-features, as deployed")
+        }
+        _ => (
+            PathBuf::from(BENCH_LAMBDA_BIN),
+            "with the `local` feature, as `cargo bench` builds it",
+        ),
+    }
+}
 const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
 
 fn main() -> std::process::ExitCode {
@@ -151,7 +166,7 @@ async fn run() -> Result<(), BoxError> {
 
     let mut rows = Vec::new();
     eprintln!("bench: handler overhead ...");
-    for (size, label, iterations) in [(KB, "1 KB", 600), (MB, "1 MB", 120), (4 * MB, "4 MB", 50)] {
+    for (size, label, iterations) in [(KB, "1 KB", 2000), (MB, "1 MB", 200), (4 * MB, "4 MB", 80)] {
         overhead(&bench, size, label, iterations, &mut rows).await?;
     }
     eprintln!("bench: memory ...");
@@ -453,16 +468,21 @@ async fn throughput(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), BoxError> 
     // Warm both paths (connections, page cache).
     load(&http, &api, CONCURRENCY, 200).await?;
     load(&http, &presigned, CONCURRENCY, 200).await?;
+    load_sdk(&bench.client, key, CONCURRENCY, 200).await?;
     let mut proxy_rates = Vec::new();
     let mut direct_rates = Vec::new();
+    let mut sdk_rates = Vec::new();
     for _ in 0..ROUNDS {
         proxy_rates.push(load(&http, &api, CONCURRENCY, REQUESTS).await?);
         direct_rates.push(load(&http, &presigned, CONCURRENCY, REQUESTS).await?);
+        sdk_rates.push(load_sdk(&bench.client, key, CONCURRENCY, REQUESTS).await?);
     }
     serving.abort();
-    proxy_rates.sort_by(f64::total_cmp);
-    direct_rates.sort_by(f64::total_cmp);
+    for rates in [&mut proxy_rates, &mut direct_rates, &mut sdk_rates] {
+        rates.sort_by(f64::total_cmp);
+    }
     let (p, d) = (proxy_rates[ROUNDS / 2], direct_rates[ROUNDS / 2]);
+    let sdk = sdk_rates[ROUNDS / 2];
     let ratio = p / d;
     rows.push(
         Row::new(
@@ -473,7 +493,45 @@ async fn throughput(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), BoxError> 
         .ratio(ratio)
         .target(">= 0.80", ratio >= 0.8),
     );
+    rows.push(
+        Row::new(
+            format!(
+                "(context) the same 1 KB GETs with the aws-sdk-s3 client straight to the store, {CONCURRENCY} concurrent"
+            ),
+            format!("{sdk:.0}/s"),
+        )
+        .direct(format!("{d:.0}/s"))
+        .ratio(sdk / d),
+    );
     Ok(())
+}
+
+/// The same GETs made with the SDK client (SigV4 signing, its orchestrator).
+async fn load_sdk(
+    client: &aws_sdk_s3::Client,
+    key: &str,
+    concurrency: usize,
+    total: usize,
+) -> Result<f64, BoxError> {
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, key) = (client.clone(), key.to_string());
+        tasks.spawn(async move {
+            for _ in 0..total / concurrency {
+                let out = client.get_object().bucket(BUCKET).key(&key).send().await?;
+                let body = out.body.collect().await?.into_bytes();
+                if body.len() != KB {
+                    return Err::<(), BoxError>(format!("GET {key}: {} bytes", body.len()).into());
+                }
+            }
+            Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok((total / concurrency * concurrency) as f64 / started.elapsed().as_secs_f64())
 }
 
 /// `total` GETs of `url` from `concurrency` tasks; requests per second.
@@ -643,6 +701,7 @@ async fn cold_start_lambda(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), Box
         ("AWS_SHARED_CREDENTIALS_FILE", missing.display().to_string()),
         ("RUST_LOG", "info".into()),
     ];
+    let (lambda, _) = lambda_bin();
     let mut times = Vec::new();
     let mut rss = Vec::new();
     for i in 0..COLD_RUNS + 2 {
@@ -650,7 +709,7 @@ async fn cold_start_lambda(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), Box
         *runtime.answer.lock().map_err(|_| "poisoned")? = Some(tx);
         runtime.armed.store(true, Ordering::SeqCst);
         let started = Instant::now();
-        let mut child = Command::new(LAMBDA_BIN)
+        let mut child = Command::new(&lambda)
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
@@ -782,13 +841,14 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 // --- binary size ------------------------------------------------------------
 
 fn binary_size(rows: &mut Vec<Row>) -> Result<(), BoxError> {
-    let built = std::fs::metadata(LAMBDA_BIN)?.len();
+    let (lambda, how) = lambda_bin();
+    let built = std::fs::metadata(&lambda)?.len();
     let dir = tempfile::tempdir()?;
     let stripped: PathBuf = dir.path().join("bootstrap");
     let strip_ok = Command::new("strip")
         .arg("-o")
         .arg(&stripped)
-        .arg(LAMBDA_BIN)
+        .arg(&lambda)
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
@@ -800,7 +860,7 @@ fn binary_size(rows: &mut Vec<Row>) -> Result<(), BoxError> {
     rows.push(
         Row::new(
             format!(
-                "Lambda binary `target/release/s3-proxy`, {} (as built: {})",
+                "Lambda binary `s3-proxy` ({how}), {} (as built: {})",
                 if strip_ok {
                     "stripped"
                 } else {
