@@ -10,22 +10,22 @@ EVENT ?= events/list-buckets.json
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: run
 run: ## Serve the API on http://127.0.0.1:$(PORT)/ over an embedded S3 store in $(DATA)/
-	$(CARGO) run --release --bin s3-proxy-local -- --port $(PORT) --data $(DATA) --stage $(STAGE)
+	$(CARGO) run --profile local --bin s3-proxy-local -- --port $(PORT) --data $(DATA) --stage $(STAGE)
 
 .PHONY: invoke
 invoke: ## Run one event through the handler and print the response JSON (EVENT=events/x.json)
-	$(CARGO) run --release --bin s3-proxy-local -- invoke --data $(DATA) $(EVENT)
+	$(CARGO) run --profile local --bin s3-proxy-local -- invoke --data $(DATA) $(EVENT)
 
 .PHONY: store
 store: ## Serve only the embedded S3 store on 127.0.0.1:9000 (for `cargo lambda watch`)
-	$(CARGO) run --release --bin s3-proxy-local -- --data $(DATA) store --s3-port 9000
+	$(CARGO) run --profile local --bin s3-proxy-local -- --data $(DATA) store --s3-port 9000
 
 .PHONY: test
-test: test-rust test-template ## Run every test: unit, integration (embedded S3 on loopback), template lint
+test: test-rust test-template test-moto ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint
 
 .PHONY: test-rust
 test-rust:
@@ -52,6 +52,19 @@ venv: $(VENV)/.installed ## Install cfn-lint and the SAM CLI (pinned) into .venv
 test-template: $(VENV)/.installed ## Lint template.yaml offline: cfn-lint, then sam validate --lint
 	$(CFN_LINT) template.yaml
 	$(SAM) validate --lint --template template.yaml
+
+# The integration tests again, against another S3 implementation (moto's S3
+# server, from PyPI) on a free loopback port, through S3_PROXY_TEST_ENDPOINT;
+# the server is stopped when the tests end, pass or fail.
+.PHONY: test-moto
+test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server on loopback
+	@port=$$($(VENV)/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	$(VENV)/bin/moto_server -H 127.0.0.1 -p $$port > $(VENV)/moto.log 2>&1 & pid=$$!; \
+	trap "kill $$pid 2>/dev/null" EXIT; \
+	$(VENV)/bin/python -c 'import sys, time, urllib.request; exec("for _ in range(100):\n try:\n  urllib.request.urlopen(sys.argv[1]); break\n except Exception: time.sleep(0.2)")' http://127.0.0.1:$$port/; \
+	echo "moto S3 server on 127.0.0.1:$$port"; \
+	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
+	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability
 
 # The function is the `s3-proxy` binary without the `local` feature. arm64 (the
 # template's default Architecture) needs `rustup target add
@@ -85,8 +98,8 @@ lint: ## cargo fmt --check, clippy -D warnings, and the template linters
 
 .PHONY: bench
 bench: ## Measure handler overhead, cold start, binary size, local throughput, memory: one table
-	$(CARGO) build --release --bin s3-proxy --no-default-features --target-dir target/lambda
-	S3_PROXY_LAMBDA_BIN=target/lambda/release/s3-proxy $(CARGO) bench --bench bench
+	$(CARGO) build --release --bin s3-proxy --no-default-features --target-dir target/bench-lambda
+	S3_PROXY_LAMBDA_BIN=target/bench-lambda/release/s3-proxy $(CARGO) bench --bench bench
 
 .PHONY: loadtest
 loadtest: ## Load the local emulator over HTTP (20,000 requests, 64 concurrent); fails on any error
