@@ -21,8 +21,8 @@ invoke: ## Run one event through the handler and print the response JSON (EVENT=
 	$(CARGO) run --profile local --bin s3-proxy-local -- invoke --data $(DATA) $(EVENT)
 
 .PHONY: store
-store: ## Serve only the embedded S3 store on 127.0.0.1:9000 (for `cargo lambda watch`)
-	$(CARGO) run --profile local --bin s3-proxy-local -- --data $(DATA) store --s3-port 9000
+store: ## Serve only the embedded S3 store on 127.0.0.1:9100 (for `cargo lambda watch`)
+	$(CARGO) run --profile local --bin s3-proxy-local -- --data $(DATA) store --s3-port 9100
 
 .PHONY: test
 test: test-rust test-template test-moto ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint

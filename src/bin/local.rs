@@ -38,7 +38,7 @@ enum Command {
     /// e.g. for `cargo lambda watch` with AWS_ENDPOINT_URL_S3 pointing at it.
     Store {
         /// Port for the S3 endpoint.
-        #[arg(long, env = "S3_PORT", default_value_t = 9000)]
+        #[arg(long, env = "S3_PORT", default_value_t = 9100)]
         s3_port: u16,
     },
 }
