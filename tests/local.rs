@@ -344,3 +344,35 @@ async fn raw_request(addr: &str, method: &str, target: &str, body: &[u8]) -> (u1
         .unwrap_or(0);
     (status, text)
 }
+
+/// Regression (found by tests/properties.rs): deleting `k/x` left an empty
+/// folder `k` behind, and a later PUT of the object `k` failed with 500.
+#[tokio::test]
+async fn deleted_prefixes_free_their_names_and_clashes_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = start(dir.path(), Config::default()).await;
+    let b = &l.base;
+    l.http.put(format!("{b}/fold")).send().await.unwrap();
+    let put =
+        |path: &str, body: &'static str| l.http.put(format!("{b}/fold/{path}")).body(body).send();
+    assert_eq!(put("k/deep/x", "1").await.unwrap().status(), 200);
+    let r = l
+        .http
+        .delete(format!("{b}/fold/k/deep/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(put("k", "object k").await.unwrap().status(), 200);
+    // The file system cannot hold `k` and `k/y` at once: a clear 400, not a 500.
+    let r = put("k/y", "2").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<Code>InvalidArgument</Code>")
+    );
+    let r = l.http.get(format!("{b}/fold/k")).send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "object k");
+}

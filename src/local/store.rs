@@ -62,6 +62,46 @@ impl LocalStore {
         check_key(key)?;
         self.require_bucket(bucket)
     }
+
+    /// A file system cannot hold an object `a` beside objects `a/...`: refuse
+    /// the second clearly (S3 can hold both) instead of failing inside s3s-fs.
+    fn check_no_clash(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let bucket_dir = self.bucket_dir(bucket)?;
+        let path = bucket_dir.join(key);
+        let clash = || {
+            s3_error!(
+                InvalidArgument,
+                "The local store cannot hold an object whose name is also a prefix of other objects (or the reverse)"
+            )
+        };
+        if !key.ends_with('/') && path.is_dir() {
+            return Err(clash());
+        }
+        let mut parent = path.parent();
+        while let Some(dir) = parent.filter(|d| *d != bucket_dir) {
+            if dir.is_file() {
+                return Err(clash());
+            }
+            parent = dir.parent();
+        }
+        Ok(())
+    }
+
+    /// S3 has no folders: once a deletion leaves a folder empty, it goes, so
+    /// that its name is free for an object again.
+    fn prune_empty_parents(&self, bucket: &str, key: &str) {
+        let Ok(bucket_dir) = self.bucket_dir(bucket) else {
+            return;
+        };
+        let path = bucket_dir.join(key.trim_end_matches('/'));
+        let mut parent = path.parent();
+        while let Some(dir) = parent.filter(|d| *d != bucket_dir && d.starts_with(&bucket_dir)) {
+            if std::fs::remove_dir(dir).is_err() {
+                break; // not empty (or already gone): stop here
+            }
+            parent = dir.parent();
+        }
+    }
 }
 
 /// Keys the file system cannot hold faithfully (or that would leave the bucket).
@@ -331,6 +371,7 @@ impl S3 for LocalStore {
         mut req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
+        self.check_no_clash(&req.input.bucket, &req.input.key)?;
         verified_body(&mut req).await?;
         self.fs.put_object(req).await
     }
@@ -340,7 +381,10 @@ impl S3 for LocalStore {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
-        self.fs.delete_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let response = self.fs.delete_object(req).await?;
+        self.prune_empty_parents(&bucket, &key);
+        Ok(response)
     }
 
     async fn create_multipart_upload(
