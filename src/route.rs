@@ -209,6 +209,12 @@ pub fn parse_path(source: PathSource<'_>) -> Result<S3Path, ApiError> {
             if key.len() > MAX_KEY_BYTES {
                 return Err(ApiError::KeyTooLong { len: key.len() });
             }
+            if key.trim().is_empty() {
+                // S3 takes such keys; aws-sdk-s3 refuses to send them.
+                return Err(ApiError::InvalidArgument(
+                    "keys made only of white space cannot be sent through aws-sdk-s3".into(),
+                ));
+            }
             Ok(S3Path::Object { bucket, key })
         }
     }
@@ -675,6 +681,8 @@ mod tests {
             ("/my%2Fbucket/x", "InvalidBucketName"),
             (&long_key, "KeyTooLongError"),
             ("/my-bucket/%FF", "InvalidArgument"),
+            ("/my-bucket/%20", "InvalidArgument"),
+            ("/my-bucket/%20%09", "InvalidArgument"),
         ];
         for (raw, code) in cases {
             let err = parse_path(PathSource::Raw(raw)).unwrap_err();
