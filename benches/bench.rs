@@ -18,6 +18,9 @@
 //! enforced: the run exits 0 whatever it measures. Run by `cargo test`
 //! (no `--bench` argument) it does nothing.
 
+#[path = "../tests/common/bytes.rs"]
+mod bytes;
+
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use peakmem_alloc::{PeakMemAlloc, PeakMemAllocTrait};
@@ -920,15 +923,7 @@ fn print_table(rows: &[Row], elapsed: Duration) {
 
 fn pattern(len: usize) -> Vec<u8> {
     // Not compressible, not UTF-8: a binary object.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    bytes::random_bytes(len, 0x9e37_79b9_7f4a_7c15)
 }
 
 fn median(v: &mut [Duration]) -> Duration {

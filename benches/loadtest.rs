@@ -9,6 +9,10 @@
 //! its RSS at 25/50/75/100% of the run, and exits non-zero on any error.
 //! Run by `cargo test` (no `--bench` argument) it does nothing.
 
+#[path = "../tests/common/bytes.rs"]
+mod bytes;
+
+use bytes::random_bytes;
 use s3_proxy::App;
 use s3_proxy::config::Config;
 use s3_proxy::local::gateway::Gateway;
@@ -335,18 +339,6 @@ fn rss_kb(field: &str) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 fn ms(d: Duration) -> String {

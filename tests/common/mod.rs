@@ -11,6 +11,10 @@
 //! response serializer -> response JSON, which the test then reads.
 #![allow(dead_code)]
 
+mod bytes;
+#[allow(unused_imports)] // not every test crate uses it
+pub use bytes::random_bytes;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use s3_proxy::config::Config;
@@ -243,19 +247,6 @@ pub fn parse_response(json: &str) -> Out {
         is_base64,
         json: v,
     }
-}
-
-/// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
-pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
