@@ -1,9 +1,9 @@
-//! The handler: `lambda_http::Request -> Response<Body>`.
+//! The handler: [`Request`] -> `Response<Body>`.
 //!
 //! It reads what routing needs out of the request (path parameters or the
 //! stage-free raw path, query, headers, body), then runs
-//! `route -> authorize -> s3 -> response`. Nothing below this module sees a
-//! `lambda_http::Request`. Every request is logged once, with its outcome.
+//! `route -> authorize -> s3 -> response`. Every request is logged once,
+//! with its outcome.
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -13,10 +13,31 @@ use crate::s3::{Backend, Outcome};
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use bytes::Bytes;
-use http::{Method, Response};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt};
+use http::{HeaderMap, Method, Response};
+use lambda_http::Body;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+/// What the handler reads of one API Gateway event ([`crate::lambda`] moves
+/// it out of a REST v1 or HTTP API v2 event).
+#[derive(Debug, Default)]
+pub struct Request {
+    pub method: Method,
+    pub headers: HeaderMap,
+    /// `{folder}` and `{item}` / `{item+}`, or `{proxy+}`, as API Gateway
+    /// passed them (still percent-encoded for REST APIs).
+    pub path_parameters: HashMap<String, String>,
+    /// The stage-free path: the event's `path` (REST) or `rawPath` (HTTP API).
+    pub raw_path: String,
+    /// Query parameters in order, repeated names kept.
+    pub query: Vec<(String, String)>,
+    /// The body, base64-decoded when the event said so.
+    pub body: Bytes,
+    /// A fault found in the event itself (a body that is not base64).
+    pub early: Option<ApiError>,
+    /// The Lambda invocation's request id, else API Gateway's.
+    pub request_id: String,
+}
 
 /// Everything a request needs, built once at start-up.
 #[derive(Debug, Clone)]
@@ -55,30 +76,22 @@ impl App {
     }
 
     /// Serves one request. Never fails: errors become S3-style responses.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        self.answer(req, None, None).await
-    }
-
-    /// Serves one request. `body` replaces the request's body when the event's
-    /// base64 body was decoded before lambda_http saw it; `early` is an error
-    /// already found in the event, answered without going further.
-    pub async fn answer(
-        &self,
-        req: Request,
-        body: Option<Bytes>,
-        early: Option<ApiError>,
-    ) -> Response<Body> {
+    pub async fn answer(&self, mut req: Request) -> Response<Body> {
         let started = Instant::now();
-        let request_id = request_id(&req);
+        let request_id = std::mem::take(&mut req.request_id);
         let neg = Negotiation {
-            accept: header(&req, "accept"),
-            head: req.method() == Method::HEAD,
+            accept: req
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            head: req.method == Method::HEAD,
         };
-        let resource = req.raw_http_path().to_string();
-        let method = req.method().clone();
-        let result = match early {
+        let resource = req.raw_path.clone();
+        let method = req.method.clone();
+        let result = match req.early.take() {
             Some(err) => Err(("Unrouted", None, err)),
-            None => self.serve(req, body, &neg).await,
+            None => self.serve(req, &neg).await,
         };
         let (operation, bucket, response) = match result {
             Ok((op, bucket, response)) => (op, bucket, response),
@@ -107,46 +120,27 @@ impl App {
     async fn serve(
         &self,
         req: Request,
-        decoded: Option<Bytes>,
         neg: &Negotiation,
     ) -> Result<
         (&'static str, Option<String>, Response<Body>),
         (&'static str, Option<String>, ApiError),
     > {
-        let (parts, body) = req.into_parts();
-        let params = parts.path_parameters();
+        let params = &req.path_parameters;
         // Greedy `{proxy+}` at the root carries the whole path; `{folder}` and
         // `{item}`/`{item+}` carry it in pieces.
-        let proxy_path = params.first("proxy").map(|p| format!("/{p}"));
-        let source = match (params.first("folder"), &proxy_path) {
+        let proxy_path = params.get("proxy").map(|p| format!("/{p}"));
+        let source = match (params.get("folder"), &proxy_path) {
             (Some(folder), _) => PathSource::Params {
                 folder,
-                item: params.first("item"),
+                item: params.get("item").map(String::as_str),
             },
             (None, Some(path)) => PathSource::Raw(path),
-            (None, None) => PathSource::Raw(parts.raw_http_path()),
+            (None, None) => PathSource::Raw(&req.raw_path),
         };
-        let query: Vec<(String, String)> = parts
-            .query_string_parameters_ref()
-            .map(|q| {
-                q.iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let body = match (decoded, body) {
-            (Some(bytes), _) => bytes,
-            (None, body) => match body {
-                Body::Empty => Bytes::new(),
-                Body::Text(text) => Bytes::from(text),
-                Body::Binary(bytes) => Bytes::from(bytes),
-                _ => Bytes::new(),
-            },
-        };
-        let op = route::route(&parts.method, source, &query, &parts.headers, body)
+        let op = route::route(&req.method, source, &req.query, &req.headers, req.body)
             .map_err(|e| ("Unrouted", None, e))?;
         let (name, bucket) = (op.name(), op.bucket().map(str::to_string));
-        let upload_path = parts.raw_http_path().to_string();
+        let upload_path = req.raw_path;
         route::authorize(&self.config, &op, &upload_path).map_err(|e| (name, bucket.clone(), e))?;
         let outcome = self
             .backend
@@ -176,26 +170,4 @@ pub fn timeouts(config: &Config) -> TimeoutConfig {
         .connect_timeout(Duration::from_secs(3))
         .operation_timeout(config.backend_timeout)
         .build()
-}
-
-fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-/// The id a client can quote: the Lambda invocation's, else API Gateway's.
-fn request_id(req: &Request) -> String {
-    if let Some(ctx) = req.lambda_context_ref()
-        && !ctx.request_id.is_empty()
-    {
-        return ctx.request_id.clone();
-    }
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone(),
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
-        _ => None,
-    }
-    .unwrap_or_default()
 }

@@ -62,9 +62,6 @@ pub enum ApiError {
     /// Blocked by configuration (ALLOWED_BUCKETS, READ_ONLY, ...).
     #[error("{0}")]
     AccessDenied(String),
-    /// The event could not be read as an API Gateway request.
-    #[error("The request could not be read: {0}")]
-    MalformedEvent(String),
     /// S3 answered with an error: its code and message are kept.
     #[error("S3 answered {code}: {message}")]
     S3 {
@@ -152,8 +149,7 @@ impl ApiError {
             | Self::MalformedXml(_)
             | Self::BadDigest
             | Self::InvalidDigest
-            | Self::InvalidBase64
-            | Self::MalformedEvent(_) => StatusCode::BAD_REQUEST,
+            | Self::InvalidBase64 => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
             Self::AccessDenied(_) => StatusCode::FORBIDDEN,
@@ -177,7 +173,6 @@ impl ApiError {
             Self::BadDigest => "BadDigest",
             Self::InvalidDigest => "InvalidDigest",
             Self::InvalidBase64 => "InvalidBase64",
-            Self::MalformedEvent(_) => "InvalidRequest",
             Self::PayloadTooLarge { .. } => "EntityTooLarge",
             Self::NotAcceptable { .. } => "NotAcceptable",
             Self::AccessDenied(_) => "AccessDenied",

@@ -1,208 +1,321 @@
-//! The Lambda boundary: `LambdaEvent<LambdaRequest> -> LambdaResponse`.
+//! The Lambda boundary: event JSON -> [`Request`] -> handler -> response JSON.
 //!
-//! Events go through lambda_http's own machinery — its event deserializer,
-//! its `Adapter` (event -> `http::Request`) and its response serializer — so
-//! the JSON API Gateway receives is exactly what the deployed runtime sends.
+//! Events and responses are lambda_http's own types (aws_lambda_events'
+//! `ApiGatewayProxyRequest` / `ApiGatewayV2httpRequest` and their responses),
+//! shaped as lambda_http shapes them. Its `Adapter` (event -> `http::Request`
+//! -> `IntoResponse`) is not used, for three reasons measured or met here:
+//! - it panics on input a client controls: a body marked `isBase64Encoded`
+//!   that is not base64 (`expect`), a Host / X-Forwarded-Proto that does not
+//!   make a URL (`unwrap`); the handler needs no URL at all;
+//! - its response conversion re-derives text-or-binary from the Content-Type
+//!   and decodes "text" lossily, corrupting binary bodies served as text;
+//! - it copies the whole event into a `RawValue`, then the body again, then
+//!   decodes base64 into a third buffer: 15 MB of copies for a 4 MB upload.
 //!
-//! Two things differ from `lambda_http::run(handler)`. The response goes in
-//! as [`AsBuilt`], so lambda_http keeps the body variant `response` chose.
-//! And one step comes first. lambda_http's event-to-request conversion panics on
-//! two kinds of input a client controls: a body marked `isBase64Encoded` that
-//! is not base64 (`expect("failed to decode aws base64 encoded body")`), and a
-//! Host / X-Forwarded-Proto / path that does not make a URL (`unwrap()`). A
-//! panic would surface as an opaque 502. [`prepare`] finds both first: the
-//! body is decoded here, once, and a faulty event is defused and answered 400
-//! by the handler.
+//! Here an upload costs one copy of its base64 text (serde_json's `String`),
+//! decoded in place, and a download one base64 encoding, which serde_json
+//! copies into the answer: `raw -> base64 -> JSON string`. base64 is
+//! base64-simd's (SIMD, already in the binary through aws-smithy-types).
 
-use crate::app::App;
+use crate::app::{App, Request};
 use crate::error::ApiError;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::HeaderMap;
-use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, Context, IntoResponse, LambdaEvent, Request, Service, service_fn};
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpResponse,
+};
+use lambda_http::aws_lambda_events::query_map::QueryMap;
+use lambda_http::{Body, Context, LambdaEvent};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 
 pub use lambda_http::lambda_runtime::Error;
 
-/// What [`prepare`] learned about an event before lambda_http converts it.
-#[derive(Debug, Default)]
-pub struct Prepared {
-    /// The request body, decoded here when it was base64.
-    pub body: Option<Bytes>,
-    /// The event is faulty: answer this error.
-    pub early: Option<ApiError>,
+/// An API Gateway proxy event: REST (v1, as deployed) or HTTP API (v2, as
+/// `cargo lambda watch` and function URLs send).
+#[derive(Debug)]
+pub enum Event {
+    Rest(Box<ApiGatewayProxyRequest>),
+    Http(Box<ApiGatewayV2httpRequest>),
+}
+
+impl<'de> Deserialize<'de> for Event {
+    /// Borrows the event's text instead of copying it (the Lambda runtime and
+    /// [`invoke_json`] both parse from a slice), then reads it as REST v1,
+    /// else as HTTP API v2, as lambda_http does.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <&'de RawValue>::deserialize(deserializer)?.get();
+        if let Ok(event) = serde_json::from_str::<ApiGatewayProxyRequest>(raw) {
+            return Ok(Self::Rest(Box::new(event)));
+        }
+        if let Ok(event) = serde_json::from_str::<ApiGatewayV2httpRequest>(raw) {
+            return Ok(Self::Http(Box::new(event)));
+        }
+        Err(D::Error::custom(
+            "expected an Amazon API Gateway proxy event (REST v1 or HTTP API v2)",
+        ))
+    }
+}
+
+/// The answer to API Gateway, in the shape of the event's version.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Rest(ApiGatewayProxyResponse),
+    Http(ApiGatewayV2httpResponse),
 }
 
 /// Handles one invocation, as the Lambda runtime calls it.
-/// The answer is lambda_http's own response type (`LambdaResponse`, which it
-/// does not export by name), serialized by the runtime.
-pub async fn invoke(
-    app: &App,
-    event: LambdaEvent<LambdaRequest>,
-) -> Result<impl serde::Serialize + Send + use<>, Infallible> {
-    let LambdaEvent {
-        mut payload,
-        context,
-    } = event;
-    let prepared = prepare(&mut payload);
-    let mut prepared = Some(prepared);
-    let mut adapter = Adapter::from(service_fn(move |req: Request| {
-        let prepared = prepared.take().unwrap_or_default();
-        async move {
-            Ok::<_, Infallible>(AsBuilt(
-                app.answer(req, prepared.body, prepared.early).await,
-            ))
-        }
-    }));
-    adapter.call(LambdaEvent::new(payload, context)).await
-}
-
-/// A response whose body variant is final.
-///
-/// lambda_http's `IntoResponse for Response<B>` re-derives text-or-binary
-/// from the Content-Type header and decodes "text" types lossily, so a
-/// `Body::Binary` served as `text/plain` (or with no Content-Type) would be
-/// corrupted. `response` already chose the variant with API Gateway's rules;
-/// this wrapper hands it to lambda_http untouched.
-pub struct AsBuilt(pub http::Response<lambda_http::Body>);
-
-impl IntoResponse for AsBuilt {
-    fn into_response(
-        self,
-    ) -> Pin<Box<dyn Future<Output = http::Response<lambda_http::Body>> + Send>> {
-        Box::pin(std::future::ready(self.0))
-    }
+pub async fn invoke(app: &App, event: LambdaEvent<Event>) -> Result<Answer, Infallible> {
+    let LambdaEvent { payload, context } = event;
+    let rest = matches!(payload, Event::Rest(_));
+    let request = request(payload, &context);
+    let response = app.answer(request).await;
+    Ok(answer(rest, response))
 }
 
 /// Runs one event given as JSON, returning the response JSON: the path the
 /// Lambda runtime takes, without the Runtime API around it. Used by the
-/// one-shot invoke mode, the local emulator and the tests.
+/// one-shot invoke mode, the local emulator, the tests and the benchmark.
 pub async fn invoke_json(
     app: &App,
     event: &str,
     context: Context,
 ) -> Result<String, serde_json::Error> {
-    let payload: LambdaRequest = serde_json::from_str(event)?;
-    let response = match invoke(app, LambdaEvent::new(payload, context)).await {
-        Ok(response) => response,
+    let payload: Event = serde_json::from_str(event)?;
+    let answer = match invoke(app, LambdaEvent::new(payload, context)).await {
+        Ok(answer) => answer,
         Err(never) => match never {},
     };
-    serde_json::to_string(&response)
+    serde_json::to_string(&answer)
 }
 
-/// Decodes a base64 body and defuses what would make lambda_http panic.
-pub fn prepare(payload: &mut LambdaRequest) -> Prepared {
-    match payload {
-        LambdaRequest::ApiGatewayV1(ev) => {
-            let mut prepared = take_body(&mut ev.body, &mut ev.is_base64_encoded);
-            let ctx = &ev.request_context;
-            let path = ev.path.as_deref().unwrap_or_default();
-            if !url_builds(
-                &ev.headers,
-                ctx.domain_name.as_deref(),
-                ctx.stage.as_deref(),
-                path,
-            ) {
-                strip_url_parts(&mut ev.headers);
-                strip_url_parts(&mut ev.multi_value_headers);
-                ev.request_context.domain_name = None;
-                ev.request_context.stage = None;
-                ev.path = Some("/".into());
-                ev.path_parameters.clear();
-                prepared.early = Some(malformed_url());
+/// What the handler reads of an event, moved out of it (no copies).
+pub fn request(event: Event, context: &Context) -> Request {
+    let mut request = match event {
+        Event::Rest(ev) => {
+            let ev = *ev;
+            // lambda_http's rule: multi-value headers, overridden per name by
+            // the single-value ones; multi-value query parameters when present.
+            let mut headers = ev.multi_value_headers;
+            headers.extend(ev.headers);
+            let query = if ev.multi_value_query_string_parameters.is_empty() {
+                ev.query_string_parameters
+            } else {
+                ev.multi_value_query_string_parameters
+            };
+            let (body, early) = body(ev.body, ev.is_base64_encoded);
+            Request {
+                method: ev.http_method,
+                headers,
+                path_parameters: ev.path_parameters,
+                raw_path: ev.path.unwrap_or_default(),
+                query: pairs(&query),
+                body,
+                early,
+                request_id: ev.request_context.request_id.unwrap_or_default(),
             }
-            prepared
         }
-        LambdaRequest::ApiGatewayV2(ev) => {
-            let mut prepared = take_body(&mut ev.body, &mut ev.is_base64_encoded);
-            let ctx = &ev.request_context;
-            let path = ev.raw_path.as_deref().unwrap_or_default();
-            if !url_builds(
-                &ev.headers,
-                ctx.domain_name.as_deref(),
-                ctx.stage.as_deref(),
-                path,
-            ) {
-                strip_url_parts(&mut ev.headers);
-                ev.request_context.domain_name = None;
-                ev.request_context.stage = None;
-                ev.raw_path = Some("/".into());
-                ev.path_parameters.clear();
-                prepared.early = Some(malformed_url());
+        Event::Http(ev) => {
+            let ev = *ev;
+            let mut headers = ev.headers;
+            if let Some(cookies) = ev.cookies
+                && let Ok(value) = http::HeaderValue::from_str(&cookies.join("; "))
+            {
+                headers.insert(http::header::COOKIE, value);
             }
-            prepared
-        }
-        _ => Prepared::default(),
-    }
-}
-
-fn malformed_url() -> ApiError {
-    ApiError::MalformedEvent("the Host, X-Forwarded-Proto or path does not form a URL".into())
-}
-
-/// Would lambda_http's URL building succeed for this event? It puts the
-/// stage in front of the path (unless `$default` or already there), takes
-/// the Host header or the context's domain name, then parses.
-fn url_builds(
-    headers: &HeaderMap,
-    domain_name: Option<&str>,
-    stage: Option<&str>,
-    path: &str,
-) -> bool {
-    let path = match stage.filter(|s| *s != "$default") {
-        Some(stage) if !path.starts_with(&format!("/{stage}/")) => format!("/{stage}{path}"),
-        _ => path.to_string(),
-    };
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or(domain_name);
-    uri_builds(headers, host, &path)
-}
-
-/// Takes a base64 body out of the event, decoded. Text bodies stay for
-/// lambda_http to carry.
-fn take_body(body: &mut Option<String>, is_base64: &mut bool) -> Prepared {
-    if !*is_base64 {
-        return Prepared::default();
-    }
-    *is_base64 = false;
-    let Some(encoded) = body.take() else {
-        return Prepared::default();
-    };
-    match STANDARD.decode(encoded.as_bytes()) {
-        Ok(bytes) => Prepared {
-            body: Some(Bytes::from(bytes)),
-            early: None,
-        },
-        Err(_) => Prepared {
-            body: None,
-            early: Some(ApiError::InvalidBase64),
-        },
-    }
-}
-
-/// Mirrors lambda_http's `build_request_uri`: would its `Url::parse(..)
-/// .unwrap()` and `Request::builder().uri(..)` both succeed?
-fn uri_builds(headers: &HeaderMap, host: Option<&str>, path: &str) -> bool {
-    let url = match host {
-        None => url::Url::parse(&format!("http://localhost{path}")).map(|u| u.path().to_string()),
-        Some(host) => {
-            let scheme = headers
-                .get("x-forwarded-proto")
-                .and_then(|s| s.to_str().ok())
-                .unwrap_or("https");
-            url::Url::parse(&format!("{scheme}://{host}{path}")).map(|u| u.to_string())
+            // The raw query string, not `queryStringParameters`, which joins
+            // repeated names with commas.
+            let query = match &ev.raw_query_string {
+                Some(raw) => url::form_urlencoded::parse(raw.as_bytes())
+                    .into_owned()
+                    .collect(),
+                None => pairs(&ev.query_string_parameters),
+            };
+            let (body, early) = body(ev.body, ev.is_base64_encoded);
+            Request {
+                method: ev.request_context.http.method,
+                headers,
+                path_parameters: ev.path_parameters,
+                raw_path: ev.raw_path.unwrap_or_default(),
+                query,
+                body,
+                early,
+                request_id: ev.request_context.request_id.unwrap_or_default(),
+            }
         }
     };
-    url.is_ok_and(|u| http::Uri::try_from(u).is_ok())
+    if !context.request_id.is_empty() {
+        request.request_id.clone_from(&context.request_id);
+    }
+    request
 }
 
-fn strip_url_parts(headers: &mut HeaderMap) {
-    headers.remove(http::header::HOST);
-    headers.remove("x-forwarded-proto");
+fn pairs(query: &QueryMap) -> Vec<(String, String)> {
+    query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The request body: text as it came (no copy), base64 decoded in place in
+/// the buffer serde_json filled. Invalid base64 is an error to answer.
+fn body(body: Option<String>, is_base64: bool) -> (Bytes, Option<ApiError>) {
+    let Some(body) = body else {
+        return (Bytes::new(), None);
+    };
+    if !is_base64 {
+        return (Bytes::from(body), None);
+    }
+    let mut buf = body.into_bytes();
+    match base64_simd::STANDARD.decode_inplace(&mut buf) {
+        Ok(decoded) => {
+            let len = decoded.len();
+            buf.truncate(len);
+            (Bytes::from(buf), None)
+        }
+        Err(_) => (Bytes::new(), Some(ApiError::InvalidBase64)),
+    }
+}
+
+/// The response in API Gateway's proxy format, as lambda_http shapes it: REST
+/// puts every header in `multiValueHeaders`; HTTP API takes `headers` and
+/// Set-Cookie as `cookies`. The body variant is final: `Binary` is sent
+/// base64-encoded with `isBase64Encoded: true`, `Text` as it is.
+pub fn answer(rest: bool, response: http::Response<Body>) -> Answer {
+    let (parts, body) = response.into_parts();
+    let (body, is_base64_encoded) = match body {
+        Body::Text(text) => (Some(Body::Text(text)), false),
+        Body::Binary(bytes) => (
+            Some(Body::Text(base64_simd::STANDARD.encode_to_string(&bytes))),
+            true,
+        ),
+        _ => (None, false),
+    };
+    let status_code = i64::from(parts.status.as_u16());
+    if rest {
+        let mut out = ApiGatewayProxyResponse::default();
+        out.status_code = status_code;
+        out.multi_value_headers = parts.headers;
+        out.body = body;
+        out.is_base64_encoded = is_base64_encoded;
+        Answer::Rest(out)
+    } else {
+        let mut headers = parts.headers;
+        let cookies = headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        headers.remove(http::header::SET_COOKIE);
+        let mut out = ApiGatewayV2httpResponse::default();
+        out.status_code = status_code;
+        out.headers = headers;
+        out.multi_value_headers = HeaderMap::new();
+        out.cookies = cookies;
+        out.body = body;
+        out.is_base64_encoded = is_base64_encoded;
+        Answer::Http(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    fn rest_event(body: &str, base64: bool) -> String {
+        serde_json::json!({
+            "resource": "/{folder}/{item+}",
+            "path": "/b/k",
+            "httpMethod": "PUT",
+            "headers": {"Accept": "*/*"},
+            "multiValueHeaders": {"Accept": ["*/*"]},
+            "pathParameters": {"folder": "b", "item": "k"},
+            "requestContext": {"requestId": "r1", "stage": "prod", "httpMethod": "PUT"},
+            "body": body,
+            "isBase64Encoded": base64
+        })
+        .to_string()
+    }
+
+    fn parse(json: &str) -> Request {
+        let event: Event = serde_json::from_str(json).unwrap();
+        request(event, &Context::default())
+    }
+
+    #[test]
+    fn base64_bodies_are_decoded_in_place() {
+        let req = parse(&rest_event("AAH/", true));
+        assert_eq!(&req.body[..], &[0u8, 1, 255]);
+        assert!(req.early.is_none());
+        assert_eq!(req.request_id, "r1");
+        assert_eq!(req.method, Method::PUT);
+        assert_eq!(req.raw_path, "/b/k");
+        assert_eq!(req.path_parameters["item"], "k");
+    }
+
+    #[test]
+    fn text_bodies_pass_unchanged_and_bad_base64_is_an_error() {
+        assert_eq!(
+            &parse(&rest_event("héllo", false)).body[..],
+            "héllo".as_bytes()
+        );
+        for bad in ["AAH", "not base64!", "AA=A"] {
+            let req = parse(&rest_event(bad, true));
+            assert!(
+                matches!(req.early, Some(ApiError::InvalidBase64)),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn http_api_events_keep_repeated_query_names() {
+        let json = serde_json::json!({
+            "version": "2.0",
+            "rawPath": "/b",
+            "rawQueryString": "prefix=a%2Bb+c&x=1&x=2",
+            "headers": {"accept": "*/*"},
+            "requestContext": {"http": {"method": "GET", "path": "/b"}, "requestId": "r2"},
+            "isBase64Encoded": false
+        })
+        .to_string();
+        let req = parse(&json);
+        assert_eq!(req.method, Method::GET);
+        assert_eq!(
+            req.query,
+            [("prefix", "a+b c"), ("x", "1"), ("x", "2")].map(|(k, v)| (k.into(), v.into()))
+        );
+    }
+
+    #[test]
+    fn anything_else_is_not_an_event() {
+        for json in ["{}", "[]", "\"GET /\"", r#"{"httpMethod": 5}"#] {
+            assert!(serde_json::from_str::<Event>(json).is_err(), "{json}");
+        }
+    }
+
+    #[test]
+    fn binary_answers_are_base64_and_text_answers_are_not() {
+        let binary = http::Response::builder()
+            .status(200)
+            .header("content-type", "text/plain")
+            .body(Body::Binary(vec![0xff, 0, b'a']))
+            .unwrap();
+        let json = serde_json::to_value(answer(true, binary)).unwrap();
+        assert_eq!(json["body"], "/wBh");
+        assert_eq!(json["isBase64Encoded"], true);
+        assert_eq!(json["multiValueHeaders"]["content-type"][0], "text/plain");
+
+        let text = http::Response::new(Body::Text("ok".into()));
+        let json = serde_json::to_value(answer(false, text)).unwrap();
+        assert_eq!(
+            (json["body"].as_str(), json["isBase64Encoded"].as_bool()),
+            (Some("ok"), Some(false))
+        );
+    }
 }

@@ -467,15 +467,15 @@ async fn bad_requests_are_answered_not_crashed() {
     assert_eq!(out.status, 400, "{}", out.text());
     assert_eq!(out.code(), "InvalidBase64");
 
-    // A Host header that makes no URL: lambda_http alone would panic.
+    // A Host header that makes no URL (lambda_http's Adapter would panic):
+    // the proxy builds no URL from it and serves the request.
     let mut event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string("events/list-buckets.json").unwrap())
             .unwrap();
     event["headers"]["Host"] = "bad host name".into();
     event["multiValueHeaders"]["Host"] = serde_json::json!(["bad host name"]);
     let out = h.invoke(&event.to_string()).await;
-    assert_eq!(out.status, 400, "{}", out.text());
-    assert_eq!(out.code(), "InvalidRequest");
+    assert_eq!(out.status, 200, "{}", out.text());
 }
 
 #[tokio::test]
