@@ -1,9 +1,9 @@
 //! The Lambda boundary: event JSON -> [`Request`] -> handler -> response JSON.
 //!
-//! Events and responses are lambda_http's own types (aws_lambda_events'
-//! `ApiGatewayProxyRequest` / `ApiGatewayV2httpRequest` and their responses),
-//! shaped as lambda_http shapes them. Its `Adapter` (event -> `http::Request`
-//! -> `IntoResponse`) is not used, for three reasons measured or met here:
+//! Events are lambda_http's own types (aws_lambda_events'
+//! `ApiGatewayProxyRequest` / `ApiGatewayV2httpRequest`); answers are shaped
+//! as lambda_http shapes them. Its `Adapter` (event -> `http::Request` ->
+//! `IntoResponse`) is not used, for three reasons measured or met here:
 //! - it panics on input a client controls: a body marked `isBase64Encoded`
 //!   that is not base64 (`expect`), a Host / X-Forwarded-Proto that does not
 //!   make a URL (`unwrap`); the handler needs no URL at all;
@@ -14,17 +14,14 @@
 //!
 //! Here an upload costs one copy of its base64 text (serde_json's `String`),
 //! decoded in place, and a download one base64 encoding, which serde_json
-//! copies into the answer: `raw -> base64 -> JSON string`. base64 is
-//! base64-simd's (SIMD, already in the binary through aws-smithy-types).
+//! copies into the answer unescaped: `raw -> base64 -> JSON string`. base64
+//! is base64-simd's (SIMD, already in the binary through aws-smithy-types).
 
 use crate::app::{App, Request};
 use crate::error::ApiError;
 use bytes::Bytes;
 use http::HeaderMap;
-use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
-    ApiGatewayV2httpResponse,
-};
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Body, Context, LambdaEvent};
 use serde::de::Error as _;
@@ -60,12 +57,97 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
-/// The answer to API Gateway, in the shape of the event's version.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Answer {
-    Rest(ApiGatewayProxyResponse),
-    Http(ApiGatewayV2httpResponse),
+/// The answer to API Gateway in its proxy-integration format, for the
+/// event's version: REST puts every header in `multiValueHeaders`; HTTP API
+/// takes `headers` (repeated names joined with commas) and Set-Cookie as
+/// `cookies`. Serialized as lambda_http serializes its responses, except the
+/// body: see [`AnswerBody`].
+#[derive(Debug)]
+pub struct Answer {
+    rest: bool,
+    status: u16,
+    headers: HeaderMap,
+    cookies: Vec<String>,
+    body: AnswerBody,
+}
+
+/// A response body ready for JSON. A binary body is kept as the JSON string
+/// of its base64 (quotes included) and written into the answer as it is:
+/// base64 needs no JSON escaping, and serde_json's byte-by-byte escaping of
+/// a 5.6 MB string cost more than the SIMD encoding.
+#[derive(Debug)]
+enum AnswerBody {
+    None,
+    Text(String),
+    Base64Json(String),
+}
+
+impl Answer {
+    /// About the length of the answer's JSON, to size its buffer once.
+    pub fn json_size_hint(&self) -> usize {
+        let body = match &self.body {
+            AnswerBody::None => 0,
+            AnswerBody::Text(text) => text.len() + text.len() / 8,
+            AnswerBody::Base64Json(json) => json.len(),
+        };
+        body + 256 + 64 * self.headers.len()
+    }
+}
+
+impl Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Answer", 6)?;
+        out.serialize_field("statusCode", &self.status)?;
+        if self.rest {
+            out.serialize_field("headers", &HeadersJson::Empty)?;
+            out.serialize_field("multiValueHeaders", &HeadersJson::Multi(&self.headers))?;
+        } else {
+            out.serialize_field("headers", &HeadersJson::Joined(&self.headers))?;
+            out.serialize_field("cookies", &self.cookies)?;
+        }
+        match &self.body {
+            AnswerBody::None => {}
+            AnswerBody::Text(text) => out.serialize_field("body", text)?,
+            AnswerBody::Base64Json(json) => {
+                // Borrowed: validated (a fast scan), not copied.
+                let raw: &RawValue =
+                    serde_json::from_str(json).map_err(serde::ser::Error::custom)?;
+                out.serialize_field("body", raw)?;
+            }
+        }
+        let base64 = matches!(self.body, AnswerBody::Base64Json(_));
+        out.serialize_field("isBase64Encoded", &base64)?;
+        out.end()
+    }
+}
+
+enum HeadersJson<'a> {
+    Empty,
+    Multi(&'a HeaderMap),
+    Joined(&'a HeaderMap),
+}
+
+impl Serialize for HeadersJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let text = |v: &http::HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
+        let headers = match self {
+            Self::Empty => return serializer.serialize_map(Some(0))?.end(),
+            Self::Multi(h) | Self::Joined(h) => h,
+        };
+        let mut map = serializer.serialize_map(Some(headers.keys_len()))?;
+        for name in headers.keys() {
+            let values = headers.get_all(name).iter().map(text);
+            match self {
+                Self::Multi(_) => {
+                    map.serialize_entry(name.as_str(), &values.collect::<Vec<_>>())?
+                }
+                _ => map.serialize_entry(name.as_str(), &values.collect::<Vec<_>>().join(","))?,
+            }
+        }
+        map.end()
+    }
 }
 
 /// Handles one invocation, as the Lambda runtime calls it.
@@ -90,7 +172,10 @@ pub async fn invoke_json(
         Ok(answer) => answer,
         Err(never) => match never {},
     };
-    serde_json::to_string(&answer)
+    let mut json = Vec::with_capacity(answer.json_size_hint());
+    serde_json::to_writer(&mut json, &answer)?;
+    // serde_json writes UTF-8 only.
+    Ok(String::from_utf8(json).unwrap_or_default())
 }
 
 /// What the handler reads of an event, moved out of it (no copies).
@@ -181,45 +266,42 @@ fn body(body: Option<String>, is_base64: bool) -> (Bytes, Option<ApiError>) {
     }
 }
 
-/// The response in API Gateway's proxy format, as lambda_http shapes it: REST
-/// puts every header in `multiValueHeaders`; HTTP API takes `headers` and
-/// Set-Cookie as `cookies`. The body variant is final: `Binary` is sent
-/// base64-encoded with `isBase64Encoded: true`, `Text` as it is.
+/// The response as API Gateway takes it. The body variant is final: `Binary`
+/// goes out base64-encoded with `isBase64Encoded: true`, `Text` as it is.
 pub fn answer(rest: bool, response: http::Response<Body>) -> Answer {
     let (parts, body) = response.into_parts();
-    let (body, is_base64_encoded) = match body {
-        Body::Text(text) => (Some(Body::Text(text)), false),
-        Body::Binary(bytes) => (
-            Some(Body::Text(base64_simd::STANDARD.encode_to_string(&bytes))),
-            true,
-        ),
-        _ => (None, false),
+    let body = match body {
+        Body::Text(text) => AnswerBody::Text(text),
+        Body::Binary(bytes) => AnswerBody::Base64Json(base64_json(&bytes)),
+        _ => AnswerBody::None,
     };
-    let status_code = i64::from(parts.status.as_u16());
-    if rest {
-        let mut out = ApiGatewayProxyResponse::default();
-        out.status_code = status_code;
-        out.multi_value_headers = parts.headers;
-        out.body = body;
-        out.is_base64_encoded = is_base64_encoded;
-        Answer::Rest(out)
-    } else {
-        let mut headers = parts.headers;
-        let cookies = headers
+    let mut headers = parts.headers;
+    let mut cookies = Vec::new();
+    if !rest {
+        cookies = headers
             .get_all(http::header::SET_COOKIE)
             .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
         headers.remove(http::header::SET_COOKIE);
-        let mut out = ApiGatewayV2httpResponse::default();
-        out.status_code = status_code;
-        out.headers = headers;
-        out.multi_value_headers = HeaderMap::new();
-        out.cookies = cookies;
-        out.body = body;
-        out.is_base64_encoded = is_base64_encoded;
-        Answer::Http(out)
     }
+    Answer {
+        rest,
+        status: parts.status.as_u16(),
+        headers,
+        cookies,
+        body,
+    }
+}
+
+/// `"<base64>"`, in one buffer of the exact size.
+fn base64_json(bytes: &[u8]) -> String {
+    let engine = base64_simd::STANDARD;
+    let mut json = String::with_capacity(engine.encoded_length(bytes.len()) + 2);
+    json.push('"');
+    engine.encode_append(bytes, &mut json);
+    json.push('"');
+    json
 }
 
 #[cfg(test)]
@@ -311,8 +393,15 @@ mod tests {
         assert_eq!(json["isBase64Encoded"], true);
         assert_eq!(json["multiValueHeaders"]["content-type"][0], "text/plain");
 
-        let text = http::Response::new(Body::Text("ok".into()));
+        let text = http::Response::builder()
+            .header("set-cookie", "a=1")
+            .header("x-amz-meta-m", "1")
+            .header("x-amz-meta-m", "2")
+            .body(Body::Text("ok".into()))
+            .unwrap();
         let json = serde_json::to_value(answer(false, text)).unwrap();
+        assert_eq!(json["cookies"], serde_json::json!(["a=1"]));
+        assert_eq!(json["headers"], serde_json::json!({"x-amz-meta-m": "1,2"}));
         assert_eq!(
             (json["body"].as_str(), json["isBase64Encoded"].as_bool()),
             (Some("ok"), Some(false))

@@ -230,9 +230,7 @@ impl ResponseParts {
     }
 
     fn finish(self, body: Body) -> Response<Body> {
-        let mut response = Response::new(body);
-        *response.status_mut() = self.status;
-        let headers = response.headers_mut();
+        let mut headers = http::HeaderMap::with_capacity(self.headers.len());
         for (name, value) in self.headers {
             // A value S3 accepted but HTTP cannot carry is dropped, not fatal.
             if let (Ok(name), Ok(value)) = (
@@ -242,6 +240,9 @@ impl ResponseParts {
                 headers.append(name, value);
             }
         }
+        let mut response = Response::new(body);
+        *response.status_mut() = self.status;
+        *response.headers_mut() = headers;
         response
     }
 }
