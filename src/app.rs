@@ -12,6 +12,7 @@ use crate::route::{self, PathSource};
 use crate::s3::{Backend, Outcome};
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response};
 use lambda_http::Body;
@@ -51,12 +52,11 @@ impl App {
     /// default chain (region, credentials, `AWS_ENDPOINT_URL_S3`).
     pub async fn from_env() -> Result<Self, String> {
         let config = Config::from_env()?;
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts(&config));
-        if let Some(client) = plain_http_client(endpoint_from_env().as_deref()) {
-            loader = loader.http_client(client);
-        }
-        let shared = loader.load().await;
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts(&config))
+            .http_client(http_client(endpoint_from_env().as_deref()))
+            .load()
+            .await;
         Self::from_sdk_config(config, &shared)
     }
 
@@ -174,28 +174,35 @@ pub fn endpoint_from_env() -> Option<String> {
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-/// For a plain-HTTP S3 endpoint (a local store): the SDK's own HTTP client
-/// (rustls on aws-lc, as aws-config builds it) with an empty trust store.
-/// Loading and parsing the system's root certificates was a third of a local
-/// cold start (callgrind: 16 M of 48 M instructions), with no certificate to
-/// verify. `None` for HTTPS endpoints: aws-config's default stays.
-pub fn plain_http_client(
-    endpoint: Option<&str>,
-) -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+/// The HTTP client for S3: the SDK's own (hyper, rustls, connection pool,
+/// proxy settings from the environment), built as aws-smithy-runtime builds
+/// its default, with two choices of ours:
+/// - rustls on ring instead of aws-lc: the Lambda binary is smaller and
+///   cross-compiles without aws-lc's C build;
+/// - for a plain-HTTP endpoint (a local store) an empty trust store: loading
+///   and parsing the system's root certificates was a third of a local cold
+///   start (callgrind: 16 M of 48 M instructions), with nothing to verify.
+pub fn http_client(endpoint: Option<&str>) -> SharedHttpClient {
     use aws_smithy_http_client::tls::{
         Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
     };
-    endpoint.filter(|e| e.to_ascii_lowercase().starts_with("http://"))?;
-    let context = TlsContext::builder()
-        .with_trust_store(TrustStore::empty().with_native_roots(false))
-        .build()
-        .ok()?;
-    Some(
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::rustls(CryptoMode::AwsLc))
-            .tls_context(context)
-            .build_https(),
-    )
+    use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig};
+    let plain_http = endpoint.is_some_and(|e| e.to_ascii_lowercase().starts_with("http://"));
+    let trust = TrustStore::default().with_native_roots(!plain_http);
+    let context = TlsContext::builder().with_trust_store(trust).build().ok();
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::rustls(CryptoMode::Ring));
+        if let Some(context) = &context {
+            connector = connector.tls_context(context.clone());
+        }
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 pub fn timeouts(config: &Config) -> TimeoutConfig {

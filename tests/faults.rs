@@ -230,3 +230,34 @@ async fn a_body_corrupted_on_its_way_to_s3_is_refused_not_stored() {
     );
     h.cleanup().await;
 }
+
+/// An `https://` endpoint gets TLS (rustls on ring, the system's roots): the
+/// first bytes on the wire are a TLS ClientHello naming the host. The server
+/// here is not TLS, so the call fails, as a 502, not a panic or a hang.
+#[tokio::test]
+async fn https_endpoints_speak_tls() {
+    let hello = Arc::new(Mutex::new(Vec::new()));
+    let seen = hello.clone();
+    let server = fault(move |mut socket| {
+        let seen = seen.clone();
+        async move {
+            let mut buf = vec![0u8; 4096];
+            if let Ok(n) = socket.read(&mut buf).await {
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        }
+    })
+    .await;
+    let url = format!("https://localhost:{}", server.addr.port());
+    let app = app_for(&url, Duration::from_secs(5));
+    let out = call(app, HttpRequest::new("GET", "/bucket/key")).await;
+    assert_eq!(out.status, 502, "{}", out.text());
+    let hello = hello.lock().unwrap().clone();
+    // A TLS handshake record (0x16), version 3.x, carrying SNI "localhost".
+    assert!(hello.len() > 5, "nothing was sent");
+    assert_eq!((hello[0], hello[1]), (0x16, 0x03), "{:02x?}", &hello[..5]);
+    assert!(
+        hello.windows(9).any(|w| w == b"localhost"),
+        "no SNI in the ClientHello"
+    );
+}

@@ -67,14 +67,13 @@ pub async fn app_for(
                     || config.force_path_style,
                 ..config
             };
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(region));
-            if let Some(client) =
-                crate::app::plain_http_client(crate::app::endpoint_from_env().as_deref())
-            {
-                loader = loader.http_client(client);
-            }
-            let shared = loader.load().await;
+            let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(region))
+                .http_client(crate::app::http_client(
+                    crate::app::endpoint_from_env().as_deref(),
+                ))
+                .load()
+                .await;
             Ok((App::from_sdk_config(config, &shared)?, None))
         }
     }

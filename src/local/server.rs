@@ -107,9 +107,8 @@ pub fn static_client(
     region: &str,
     timeout: Duration,
 ) -> aws_sdk_s3::Client {
-    let mut config = aws_sdk_s3::Config::builder();
-    config.set_http_client(crate::app::plain_http_client(Some(endpoint)));
-    let config = config
+    let config = aws_sdk_s3::Config::builder()
+        .http_client(crate::app::http_client(Some(endpoint)))
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         .credentials_provider(Credentials::new(
