@@ -131,23 +131,42 @@ enum HeadersJson<'a> {
 impl Serialize for HeadersJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let text = |v: &http::HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
         let headers = match self {
             Self::Empty => return serializer.serialize_map(Some(0))?.end(),
             Self::Multi(h) | Self::Joined(h) => h,
         };
         let mut map = serializer.serialize_map(Some(headers.keys_len()))?;
         for name in headers.keys() {
-            let values = headers.get_all(name).iter().map(text);
+            let values = Values(headers.get_all(name));
             match self {
-                Self::Multi(_) => {
-                    map.serialize_entry(name.as_str(), &values.collect::<Vec<_>>())?
-                }
-                _ => map.serialize_entry(name.as_str(), &values.collect::<Vec<_>>().join(","))?,
+                Self::Multi(_) => map.serialize_entry(name.as_str(), &values)?,
+                _ => map.serialize_entry(name.as_str(), &values.joined())?,
             }
         }
         map.end()
     }
+}
+
+/// The values of one header, as a JSON array.
+struct Values<'a>(http::header::GetAll<'a, http::HeaderValue>);
+
+impl Values<'_> {
+    fn joined(&self) -> String {
+        let values: Vec<_> = self.0.iter().map(text).collect();
+        values.join(",")
+    }
+}
+
+impl Serialize for Values<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(text))
+    }
+}
+
+/// Header values are visible ASCII (`HeaderValue::from_str`); anything else
+/// is replaced rather than failing the answer.
+fn text(value: &http::HeaderValue) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(value.as_bytes())
 }
 
 /// Handles one invocation, as the Lambda runtime calls it.

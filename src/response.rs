@@ -81,9 +81,7 @@ pub fn render(
             builder.object_headers(&meta);
             builder.header("location", &url);
             // The client follows the Location; nothing of the object is here.
-            builder
-                .headers
-                .retain(|(name, _)| *name != "content-length");
+            builder.headers.remove(http::header::CONTENT_LENGTH);
             Body::Empty
         }
         Outcome::ObjectStored(stored) | Outcome::UploadCompleted(stored) => {
@@ -160,19 +158,25 @@ pub fn render_error(
 /// Headers gathered in order, then turned into a response once.
 struct ResponseParts {
     status: StatusCode,
-    headers: Vec<(String, String)>,
+    headers: http::HeaderMap,
 }
 
 impl ResponseParts {
     fn new(status: StatusCode) -> Self {
         Self {
             status,
-            headers: Vec::new(),
+            headers: http::HeaderMap::with_capacity(16),
         }
     }
 
     fn header(&mut self, name: &str, value: &str) {
-        self.headers.push((name.to_string(), value.to_string()));
+        // A value S3 accepted but HTTP cannot carry is dropped, not fatal.
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            self.headers.append(name, value);
+        }
     }
 
     fn header_opt(&mut self, name: &str, value: Option<&str>) {
@@ -230,19 +234,9 @@ impl ResponseParts {
     }
 
     fn finish(self, body: Body) -> Response<Body> {
-        let mut headers = http::HeaderMap::with_capacity(self.headers.len());
-        for (name, value) in self.headers {
-            // A value S3 accepted but HTTP cannot carry is dropped, not fatal.
-            if let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(&value),
-            ) {
-                headers.append(name, value);
-            }
-        }
         let mut response = Response::new(body);
         *response.status_mut() = self.status;
-        *response.headers_mut() = headers;
+        *response.headers_mut() = self.headers;
         response
     }
 }
