@@ -506,6 +506,14 @@ async fn throughput(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), BoxError> 
         .direct(format!("{d:.0}/s"))
         .ratio(sdk / d),
     );
+    rows.push(
+        Row::new(
+            "(context) the emulator against that aws-sdk-s3 client: what the proxy adds to a signed S3 call",
+            format!("{p:.0}/s"),
+        )
+        .direct(format!("{sdk:.0}/s"))
+        .ratio(p / sdk),
+    );
     Ok(())
 }
 
