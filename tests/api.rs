@@ -7,6 +7,7 @@ use common::{Harness, random_bytes};
 use s3_proxy::config::Config;
 use s3_proxy::local::gateway::HttpRequest;
 use s3_proxy::media::BinaryMediaTypes;
+use std::sync::Arc;
 
 #[tokio::test]
 async fn every_operation_works_through_the_event_path() {
@@ -612,4 +613,62 @@ async fn an_unreachable_backend_is_a_502_without_internals() {
         "no internals: {}",
         out.text()
     );
+}
+
+/// Listing while other clients write and delete keys in nested folders:
+/// S3 answers every list. (The embedded store walks folders that a concurrent
+/// delete can remove mid-walk; `make loadtest` found that as 500s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_while_others_write_and_delete_never_fails() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let h = Arc::new(Harness::start().await);
+    let bucket = h.new_bucket("churn").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..6)
+        .map(|w| {
+            let (h, bucket, stop) = (h.clone(), bucket.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    // Writers share folders: one deletes the last key of a folder
+                    // while another writes into it.
+                    let key = format!("d{}/e{}/w{w}-{i}", i % 3, i % 2);
+                    let put = h
+                        .client
+                        .put_object()
+                        .bucket(&bucket)
+                        .key(&key)
+                        .body(b"x".to_vec().into())
+                        .send()
+                        .await;
+                    assert!(put.is_ok(), "{put:?}");
+                    let del = h
+                        .client
+                        .delete_object()
+                        .bucket(&bucket)
+                        .key(&key)
+                        .send()
+                        .await;
+                    assert!(del.is_ok(), "{del:?}");
+                    i += 1;
+                }
+                i
+            })
+        })
+        .collect();
+    for _ in 0..20 {
+        for query in ["", "?prefix=d1/", "?delimiter=/"] {
+            let out = h
+                .call(HttpRequest::new("GET", &format!("/{bucket}{query}")))
+                .await;
+            assert_eq!(out.status, 200, "list {query:?}: {}", out.text());
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut writes = 0;
+    for w in writers {
+        writes += w.await.unwrap();
+    }
+    assert!(writes > 20, "the writers hardly ran ({writes} writes)");
+    h.cleanup().await;
 }

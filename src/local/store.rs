@@ -24,6 +24,13 @@ use std::path::{Path, PathBuf};
 pub struct LocalStore {
     fs: FileSystem,
     root: PathBuf,
+    /// Folder changes against folder walks. s3s-fs lists by walking the
+    /// bucket's folders without a snapshot, and a delete (with the pruning
+    /// of emptied folders) under a walk failed it with InternalError, where
+    /// S3 answers; a prune could also remove a folder a concurrent upload had
+    /// just created. Lists and uploads share the lock; deletes take it alone,
+    /// briefly.
+    tree: tokio::sync::RwLock<()>,
 }
 
 impl LocalStore {
@@ -36,7 +43,11 @@ impl LocalStore {
         std::fs::write(&probe, b"ok")?;
         std::fs::remove_file(&probe)?;
         let fs = FileSystem::new(&root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
-        Ok(Self { fs, root })
+        Ok(Self {
+            fs,
+            root,
+            tree: tokio::sync::RwLock::new(()),
+        })
     }
 
     fn bucket_dir(&self, bucket: &str) -> S3Result<PathBuf> {
@@ -311,6 +322,9 @@ impl S3 for LocalStore {
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let dir = self.bucket_dir(&req.input.bucket)?;
+        // No upload may land between the emptiness check and the delete
+        // (s3s-fs deletes the folder with whatever is in it).
+        let _change = self.tree.write().await;
         if !dir.is_dir() {
             return Err(s3_error!(NoSuchBucket));
         }
@@ -328,6 +342,7 @@ impl S3 for LocalStore {
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let _walk = self.tree.read().await;
         self.require_bucket(&req.input.bucket)?;
         self.fs.list_objects_v2(req).await
     }
@@ -373,6 +388,7 @@ impl S3 for LocalStore {
         self.check_object(&req.input.bucket, &req.input.key)?;
         self.check_no_clash(&req.input.bucket, &req.input.key)?;
         verified_body(&mut req).await?;
+        let _grow = self.tree.read().await;
         self.fs.put_object(req).await
     }
 
@@ -382,6 +398,7 @@ impl S3 for LocalStore {
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let _change = self.tree.write().await;
         let response = self.fs.delete_object(req).await?;
         self.prune_empty_parents(&bucket, &key);
         Ok(response)
@@ -408,6 +425,7 @@ impl S3 for LocalStore {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         self.check_object(&req.input.bucket, &req.input.key)?;
+        let _grow = self.tree.read().await;
         self.fs.complete_multipart_upload(req).await
     }
 
