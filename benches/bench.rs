@@ -2,7 +2,7 @@
 //! this machine, printed as one Markdown table with targets.
 //!
 //! - Handler overhead: GET and PUT of 1 KB, 1 MB and 4 MB objects through the
-//!   whole Lambda path (REST v1 event JSON -> lambda_http -> handler ->
+//!   whole Lambda path (REST v1 event JSON -> event types -> handler ->
 //!   response JSON, [`lambda::invoke_json`]) against the same aws-sdk-s3 call
 //!   made directly, interleaved, medians and ratios.
 //! - Bytes allocated per request on each side and the peak heap of one 4 MB
@@ -333,7 +333,7 @@ impl Samples {
     }
 }
 
-/// One event through lambda_http and the handler: the Lambda's own work.
+/// One event through the Lambda boundary and the handler: the Lambda's own work.
 async fn proxy(bench: &Bench, event: &str) -> Result<String, BoxError> {
     let mut context = lambda_http::Context::default();
     context.request_id = "bench".into();

@@ -4,12 +4,13 @@
 //! The data flow, one module per arrow:
 //!
 //! ```text
-//! API Gateway event --lambda--> http::Request --app--> route::Operation
+//! API Gateway event --lambda--> app::Request --app--> route::Operation
 //!     --s3--> s3::Outcome --response--> http::Response --lambda--> response JSON
 //! ```
 //!
-//! - [`lambda`]: the event boundary (lambda_http's deserializer and Adapter,
-//!   plus the checks that keep its conversion from panicking).
+//! - [`lambda`]: the event boundary: lambda_http's event types, read without
+//!   copying the event, bodies base64-decoded in place; answers in API
+//!   Gateway's proxy format.
 //! - [`app`]: the handler; reads the request, runs the pipeline, logs.
 //! - [`route`]: pure; path, method, query and headers to an [`route::Operation`].
 //! - [`s3`]: the only module that talks to S3.
