@@ -105,6 +105,17 @@ async fn every_operation_works_through_the_event_path() {
             "HEAD and GET agree on {name}"
         );
     }
+    for (op, headers) in [("GET", &out.headers), ("HEAD", &head_headers)] {
+        let date = headers
+            .get("timestamp")
+            .and_then(|v| v.first())
+            .map(String::as_str)
+            .unwrap_or_default();
+        assert!(
+            httpdate::parse_http_date(date).is_ok(),
+            "{op}: Timestamp from S3's Date, got {date:?}"
+        );
+    }
 
     // DELETE /{folder}/{item}: DeleteObject
     let out = h
