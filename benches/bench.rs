@@ -771,21 +771,11 @@ async fn cold_start_lambda(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), Box
 
 /// The three routes of the Lambda Runtime API a function uses.
 async fn serve_runtime(listener: tokio::net::TcpListener, runtime: Arc<FakeRuntime>) {
-    loop {
-        let Ok((socket, _)) = listener.accept().await else {
-            continue;
-        };
+    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let runtime = runtime.clone();
-        let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-            let runtime = runtime.clone();
-            async move { Ok::<_, Infallible>(runtime_route(&runtime, req).await) }
-        });
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
-                .await;
-        });
-    }
+        async move { Ok::<_, Infallible>(runtime_route(&runtime, req).await) }
+    });
+    server::serve(listener, service).await
 }
 
 async fn runtime_route(

@@ -110,19 +110,11 @@ async fn the_lambda_binary_answers_events_through_lambda_runtime() {
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = listener.local_addr().unwrap().to_string();
-    let serving = tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let runtime = runtime.clone();
-            let service = hyper::service::service_fn(move |req| {
-                let runtime = runtime.clone();
-                async move { Ok::<_, Infallible>(route(runtime, req).await) }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(socket), service),
-            );
-        }
+    let service = hyper::service::service_fn(move |req| {
+        let runtime = runtime.clone();
+        async move { Ok::<_, Infallible>(route(runtime, req).await) }
     });
+    let serving = tokio::spawn(server::serve(listener, service));
 
     let missing = data.path().join("no-aws-config");
     let _function = Function(

@@ -17,8 +17,6 @@ use crate::config::Config;
 use gateway::{API_GATEWAY_LIMIT, Gateway, HttpRequest, HttpResponse};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -81,26 +79,11 @@ pub async fn app_for(
 
 /// Serves the emulated API on `listener` until the task is dropped.
 pub async fn serve_gateway(listener: tokio::net::TcpListener, gateway: Arc<Gateway>) {
-    let http = ConnBuilder::new(TokioExecutor::new());
-    loop {
-        let Ok((socket, _)) = listener.accept().await else {
-            continue;
-        };
-        // Without TCP_NODELAY a body written after its headers waits for the
-        // client's delayed ACK: 40 ms on every streamed GET (issue 7, `make bench`).
-        let _ = socket.set_nodelay(true);
+    let service = hyper::service::service_fn(move |req| {
         let gateway = gateway.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let gateway = gateway.clone();
-            async move { Ok::<_, Infallible>(handle_http(&gateway, req).await) }
-        });
-        let conn = http
-            .serve_connection(TokioIo::new(socket), service)
-            .into_owned();
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-    }
+        async move { Ok::<_, Infallible>(handle_http(&gateway, req).await) }
+    });
+    server::serve(listener, service).await
 }
 
 async fn handle_http(

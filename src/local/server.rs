@@ -65,36 +65,50 @@ pub async fn start_store(data: &Path, addr: SocketAddr) -> std::io::Result<Runni
     };
     let listener = bind(addr).await?;
     let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        let http = ConnBuilder::new(TokioExecutor::new());
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                continue;
-            };
-            // Without TCP_NODELAY a body written after its headers waits for the
-            // client's delayed ACK: 40 ms on every streamed GET (issue 7, `make bench`).
-            let _ = socket.set_nodelay(true);
-            // Like S3, every answer names its request (s3s sends no id).
-            let service = service.clone();
-            let with_id = hyper::service::service_fn(move |req| {
-                let service = service.clone();
-                async move {
-                    let mut response = hyper::service::Service::call(&service, req).await?;
-                    if let Ok(id) = http::HeaderValue::from_str(&super::gateway::new_request_id()) {
-                        response.headers_mut().insert("x-amz-request-id", id);
-                    }
-                    Ok::<_, s3s::HttpError>(response)
-                }
-            });
-            let conn = http
-                .serve_connection(TokioIo::new(socket), with_id)
-                .into_owned();
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
+    // Like S3, every answer names its request (s3s sends no id).
+    let with_id = hyper::service::service_fn(move |req| {
+        let service = service.clone();
+        async move {
+            let mut response = hyper::service::Service::call(&service, req).await?;
+            if let Ok(id) = http::HeaderValue::from_str(&super::gateway::new_request_id()) {
+                response.headers_mut().insert("x-amz-request-id", id);
+            }
+            Ok::<_, s3s::HttpError>(response)
         }
     });
+    let task = tokio::spawn(serve(listener, with_id));
     Ok(Running { addr, task })
+}
+
+/// Serves `service` on every connection `listener` accepts, until the task
+/// is dropped: the store and the emulator alike.
+pub async fn serve<S, B>(listener: TcpListener, service: S)
+where
+    S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let http = ConnBuilder::new(TokioExecutor::new());
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            continue;
+        };
+        // Without TCP_NODELAY a body written after its headers waits for the
+        // client's delayed ACK: 40 ms on every streamed GET (issue 7, `make bench`).
+        let _ = socket.set_nodelay(true);
+        let conn = http
+            .serve_connection(TokioIo::new(socket), service.clone())
+            .into_owned();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
 }
 
 /// An S3 client for an S3-compatible endpoint with static credentials and a
