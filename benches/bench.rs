@@ -212,22 +212,16 @@ async fn overhead(
 
     // The events API Gateway would send; building them is API Gateway's work
     // (it base64-encodes the upload), not the function's, so it is not timed.
-    let get_event = bench
-        .gateway
-        .event(
-            &HttpRequest::new("GET", &format!("/{BUCKET}/{get_key}")).header("accept", "*/*"),
-            "bench",
-        )
-        .to_string();
-    let put_event = bench
-        .gateway
-        .event(
-            &HttpRequest::new("PUT", &format!("/{BUCKET}/{put_proxy_key}"))
-                .header("content-type", "application/octet-stream")
-                .body(body.to_vec()),
-            "bench",
-        )
-        .to_string();
+    let get_event = bench.gateway.event_json(
+        &HttpRequest::new("GET", &format!("/{BUCKET}/{get_key}")).header("accept", "*/*"),
+        "bench",
+    );
+    let put_event = bench.gateway.event_json(
+        &HttpRequest::new("PUT", &format!("/{BUCKET}/{put_proxy_key}"))
+            .header("content-type", "application/octet-stream")
+            .body(body.to_vec()),
+        "bench",
+    );
 
     // Both paths answer what they should before anything is timed.
     let answer = proxy(bench, &get_event).await?;
@@ -409,13 +403,10 @@ fn check_get_answer(answer: &str, expected: &[u8]) -> Result<(), BoxError> {
 async fn memory(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), BoxError> {
     let size = 4 * MB;
     let key = "get-4MB";
-    let event = bench
-        .gateway
-        .event(
-            &HttpRequest::new("GET", &format!("/{BUCKET}/{key}")),
-            "bench",
-        )
-        .to_string();
+    let event = bench.gateway.event_json(
+        &HttpRequest::new("GET", &format!("/{BUCKET}/{key}")),
+        "bench",
+    );
     let mut proxy_peaks = Vec::new();
     let mut direct_peaks = Vec::new();
     for _ in 0..5 {

@@ -506,7 +506,7 @@ async fn configuration_is_enforced_before_s3() {
     let limited = s3_proxy::App::new(config, h.client.clone());
     let gw = s3_proxy::local::gateway::Gateway::new(std::sync::Arc::new(limited), "prod");
     let call = |req: HttpRequest| {
-        let event = gw.event(&req, "r").to_string();
+        let event = gw.event_json(&req, "r");
         let app = gw.app.clone();
         async move {
             common::parse_response(
@@ -605,9 +605,7 @@ async fn an_unreachable_backend_is_a_502_without_internals() {
         s3_proxy::local::server::local_client(&format!("http://127.0.0.1:{port}"), common::TIMEOUT);
     let app = std::sync::Arc::new(s3_proxy::App::new(Config::default(), client));
     let gw = s3_proxy::local::gateway::Gateway::new(app.clone(), "prod");
-    let event = gw
-        .event(&HttpRequest::new("GET", "/some-bucket/k"), "r")
-        .to_string();
+    let event = gw.event_json(&HttpRequest::new("GET", "/some-bucket/k"), "r");
     let json = s3_proxy::lambda::invoke_json(&app, &event, Default::default())
         .await
         .unwrap();

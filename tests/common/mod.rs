@@ -152,7 +152,7 @@ impl Harness {
 
     /// Sends an HTTP-shaped request through the REST v1 event path.
     pub async fn call(&self, req: HttpRequest) -> Out {
-        let event = self.gateway.event(&req, "test-request-id").to_string();
+        let event = self.gateway.event_json(&req, "test-request-id");
         self.invoke(&event).await
     }
 
