@@ -99,7 +99,7 @@ where
             continue;
         };
         // Without TCP_NODELAY a body written after its headers waits for the
-        // client's delayed ACK: 40 ms on every streamed GET (issue 7, `make bench`).
+        // client's delayed ACK (docs/performance.md).
         let _ = socket.set_nodelay(true);
         let conn = http
             .serve_connection(TokioIo::new(socket), service.clone())

@@ -71,9 +71,8 @@ pub fn endpoint_from_env() -> Option<String> {
 /// - rustls on ring instead of aws-lc: the Lambda binary is smaller and
 ///   cross-compiles without aws-lc's C build;
 /// - for a plain-HTTP endpoint (a local store) an empty trust store: loading
-///   and parsing the system's root certificates (16 M instructions of PEM
-///   decoding, about 4 ms here) was half of a local cold start, with nothing
-///   to verify.
+///   and parsing the system's root certificates was half of a local cold
+///   start, with nothing to verify (docs/performance.md).
 pub fn http_client(endpoint: Option<&str>) -> SharedHttpClient {
     use aws_smithy_http_client::tls::{
         Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,

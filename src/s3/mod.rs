@@ -116,7 +116,7 @@ tokio::task_local! {
 /// result (the SDK does not surface it; [`ResponseDate`] catches it).
 async fn with_date<T>(call: impl Future<Output = T>) -> (T, Option<String>) {
     // Boxed: an SDK call's future is large, and moving it into the scope
-    // copied it (kilobytes) more than once per call.
+    // copied it more than once per call.
     let call = Box::pin(call);
     RESPONSE_DATE
         .scope(RefCell::new(None), async {
@@ -130,8 +130,8 @@ async fn with_date<T>(call: impl Future<Output = T>) -> (T, Option<String>) {
 /// Client-wide interceptor: copies each response's `Date` header into the
 /// slot of the [`with_date`] call it belongs to. The SDK runs interceptors
 /// inside the future of the call, so the slot is that call's. (A per-call
-/// interceptor, `customize().interceptor(..)`, cost the SDK 11 k
-/// instructions per request in configuration rebuilt for that call.)
+/// interceptor, `customize().interceptor(..)`, made the SDK rebuild its
+/// configuration for every call: docs/performance.md.)
 #[derive(Debug)]
 struct ResponseDate;
 
