@@ -392,65 +392,56 @@ mod tests {
     }
 
     #[test]
-    fn listings_are_s3_xml_or_json() {
+    fn documents_come_in_the_negotiated_format() {
         let list = ObjectList {
             name: "b-1".into(),
-            prefix: Some("a/".into()),
-            delimiter: Some("/".into()),
-            max_keys: 2,
-            key_count: 2,
-            is_truncated: true,
-            next_continuation_token: Some("tok".into()),
             contents: vec![ObjectEntry {
                 key: "a/x & y.txt".into(),
-                last_modified: Some("2026-11-25T06:00:00Z".into()),
-                etag: Some("\"e\"".into()),
-                size: 5,
-                storage_class: Some("STANDARD".into()),
+                ..Default::default()
             }],
-            common_prefixes: vec!["a/sub/".into()],
             ..Default::default()
         };
-        let r = render(Outcome::Objects(list.clone()), &neg(None), &all()).unwrap();
-        let Body::Text(xml) = r.body() else { panic!() };
-        assert!(xml.starts_with("<?xml"));
-        for part in [
-            "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
-            "<Name>b-1</Name>",
-            "<IsTruncated>true</IsTruncated>",
-            "<NextContinuationToken>tok</NextContinuationToken>",
-            "<Contents><Key>a/x &amp; y.txt</Key>",
-            "<ETag>\"e\"</ETag><Size>5</Size>",
-            "<CommonPrefixes><Prefix>a/sub/</Prefix></CommonPrefixes>",
-        ] {
-            assert!(xml.contains(part), "{part} in {xml}");
+        let cases = [
+            (
+                None,
+                "application/xml",
+                "<Contents><Key>a/x &amp; y.txt</Key>",
+            ),
+            (
+                Some("text/html"),
+                "application/xml",
+                "<ListBucketResult xmlns=",
+            ),
+            (
+                Some("application/json"),
+                "application/json",
+                r#""Key":"a/x & y.txt""#,
+            ),
+            (
+                Some("application/json;q=1, */*"),
+                "application/json",
+                r#""Name":"b-1""#,
+            ),
+        ];
+        for (accept, content_type, part) in cases {
+            let r = render(Outcome::Objects(list.clone()), &neg(accept), &all()).unwrap();
+            assert_eq!(r.headers()["content-type"], content_type, "{accept:?}");
+            let Body::Text(text) = r.body() else { panic!() };
+            assert!(text.contains(part), "{accept:?}: {text}");
         }
-        assert_eq!(r.headers()["content-type"], "application/xml");
-
-        let r = render(
-            Outcome::Objects(list),
-            &neg(Some("application/json")),
-            &all(),
-        )
-        .unwrap();
-        let Body::Text(json) = r.body() else { panic!() };
-        let v: serde_json::Value = serde_json::from_str(json).unwrap();
-        assert_eq!(v["Contents"][0]["Key"], "a/x & y.txt");
-        assert_eq!(v["NextContinuationToken"], "tok");
-        assert_eq!(v["CommonPrefixes"][0]["Prefix"], "a/sub/");
-
         let buckets = BucketList {
             buckets: vec![BucketEntry {
                 name: "b-1".into(),
-                creation_date: Some("2026-11-25T06:00:00Z".into()),
+                creation_date: None,
             }],
             ..Default::default()
         };
         let r = render(Outcome::Buckets(buckets), &neg(None), &all()).unwrap();
         let Body::Text(xml) = r.body() else { panic!() };
-        assert!(xml.contains(
-            "<Buckets><Bucket><Name>b-1</Name><CreationDate>2026-11-25T06:00:00Z</CreationDate></Bucket></Buckets>"
-        ), "{xml}");
+        assert!(
+            xml.contains("<Buckets><Bucket><Name>b-1</Name></Bucket></Buckets>"),
+            "{xml}"
+        );
     }
 
     #[test]
