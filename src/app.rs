@@ -1,4 +1,5 @@
-//! The handler: [`Request`] -> `Response<Body>`.
+//! The handler: [`Request`] -> `Response<Body>` (or, in stream mode,
+//! `Response<StreamBody>`).
 //!
 //! It runs `route -> policy -> s3 -> response` for one request and logs it
 //! once, with its outcome. Errors are logged here, before they are turned
@@ -7,12 +8,14 @@
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::operation::Operation;
+use crate::outcome::Outcome;
 use crate::policy;
 use crate::response::{self, Negotiation};
 use crate::route::{self, PathSource};
-use crate::s3::{self, Backend};
+use crate::s3::{self, Backend, ObjectGet};
+use crate::stream::StreamBody;
 use bytes::Bytes;
-use http::{HeaderMap, Method, Response};
+use http::{HeaderMap, Method, Response, StatusCode};
 use lambda_http::Body;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -73,7 +76,37 @@ impl App {
         let mut routed = Routed::default();
         let result = self.serve(req, &neg, &mut routed).await;
         let response = respond(result, &neg, &request_id, &resource, &routed);
-        log_request(&request_id, &method, &routed, &response, started);
+        log_request(
+            &request_id,
+            &method,
+            &routed,
+            (response.status(), response.headers()),
+            started,
+        );
+        response
+    }
+
+    /// Serves one request in stream mode: as [`Self::handle`], except that a
+    /// GetObject's body is not read here but streamed from S3 as the answer
+    /// is sent, up to `STREAM_MAX_BYTES` (a larger answer is the usual 307).
+    /// Errors found before the answer starts are the usual S3-style answers.
+    /// The request is logged once its status is known.
+    pub async fn handle_streaming(&self, mut req: Request) -> Response<StreamBody> {
+        let started = Instant::now();
+        let request_id = std::mem::take(&mut req.request_id);
+        let (method, neg, resource) = (req.method.clone(), negotiation(&req), req.raw_path.clone());
+        let mut routed = Routed::default();
+        let result = self.serve_streaming(req, &neg, &mut routed).await;
+        let response = result.unwrap_or_else(|err| {
+            respond(Err(err), &neg, &request_id, &resource, &routed).map(StreamBody::from)
+        });
+        log_request(
+            &request_id,
+            &method,
+            &routed,
+            (response.status(), response.headers()),
+            started,
+        );
         response
     }
 
@@ -84,7 +117,13 @@ impl App {
         let routed = Routed::default();
         let neg = negotiation(&req);
         let response = respond(Err(error), &neg, &req.request_id, &req.raw_path, &routed);
-        log_request(&req.request_id, &req.method, &routed, &response, started);
+        log_request(
+            &req.request_id,
+            &req.method,
+            &routed,
+            (response.status(), response.headers()),
+            started,
+        );
         response
     }
 
@@ -94,12 +133,43 @@ impl App {
         neg: &Negotiation,
         routed: &mut Routed,
     ) -> Result<Response<Body>, ApiError> {
+        let op = self.operation(req, routed)?;
+        let outcome = self.backend.execute(op).await?;
+        self.render(outcome, neg)
+    }
+
+    async fn serve_streaming(
+        &self,
+        req: Request,
+        neg: &Negotiation,
+        routed: &mut Routed,
+    ) -> Result<Response<StreamBody>, ApiError> {
+        let outcome = match self.operation(req, routed)? {
+            Operation::GetObject(read) => {
+                let (max, idle) = (self.config.stream_max_bytes, self.config.backend_timeout);
+                match self.backend.get_object_streamed(read, max, idle).await? {
+                    ObjectGet::Streamed { meta, body } => {
+                        return Ok(response::streamed_object(&meta, StreamBody::Object(body)));
+                    }
+                    ObjectGet::Done(outcome) => outcome,
+                }
+            }
+            op => self.backend.execute(op).await?,
+        };
+        Ok(self.render(outcome, neg)?.map(StreamBody::from))
+    }
+
+    /// The request's operation, once routed and allowed.
+    fn operation(&self, req: Request, routed: &mut Routed) -> Result<Operation, ApiError> {
         let path = PathSource::of_event(&req.path_parameters, &req.raw_path);
         let op: Operation = route::route(&req.method, path, &req.query, &req.headers, req.body)?;
         routed.operation = Some(op.name());
         routed.bucket = op.bucket().map(str::to_string);
         policy::authorize(&self.config, &op, &req.raw_path)?;
-        let outcome = self.backend.execute(op).await?;
+        Ok(op)
+    }
+
+    fn render(&self, outcome: Outcome, neg: &Negotiation) -> Result<Response<Body>, ApiError> {
         let outcome = policy::visible(&self.config, outcome);
         response::render(outcome, neg, &self.config.binary_media_types)
     }
@@ -143,16 +213,17 @@ fn log_request(
     request_id: &str,
     method: &Method,
     routed: &Routed,
-    response: &Response<Body>,
+    response: (StatusCode, &HeaderMap),
     started: Instant,
 ) {
+    let (status, headers) = response;
     tracing::info!(
         request_id,
         method = %method,
         operation = routed.operation.unwrap_or("Unrouted"),
         bucket = routed.bucket.as_deref(),
-        status = response.status().as_u16(),
-        s3_request_id = response.headers().get("x-amz-request-id").and_then(|v| v.to_str().ok()),
+        status = status.as_u16(),
+        s3_request_id = headers.get("x-amz-request-id").and_then(|v| v.to_str().ok()),
         duration_ms = started.elapsed().as_millis() as u64,
         "request"
     );

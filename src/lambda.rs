@@ -31,6 +31,8 @@ use std::convert::Infallible;
 
 pub use lambda_http::lambda_runtime::Error;
 
+pub mod stream;
+
 /// An API Gateway proxy event: REST (v1, as deployed) or HTTP API (v2, as
 /// `cargo lambda watch` and function URLs send).
 #[derive(Debug)]

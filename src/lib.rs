@@ -42,6 +42,7 @@ pub mod policy;
 pub mod response;
 pub mod route;
 pub mod s3;
+pub mod stream;
 pub mod telemetry;
 
 #[cfg(feature = "local")]

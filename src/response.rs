@@ -88,10 +88,7 @@ pub fn render(
             Body::Empty
         }
         Outcome::Object { meta, body } => {
-            builder.object_headers(&meta);
-            if meta.content_range.is_some() {
-                builder.status = StatusCode::PARTIAL_CONTENT;
-            }
+            builder = ResponseParts::object(&meta);
             object_body(body, &meta, neg, binary)?
         }
         Outcome::TooLargeToInline { url, meta } => {
@@ -119,6 +116,12 @@ pub fn render(
         }
     };
     Ok(builder.finish(if neg.head { Body::Empty } else { body }))
+}
+
+/// A GET's answer whose body is streamed (stream mode): the status and
+/// headers [`render`] gives the same object, Content-Length included.
+pub fn streamed_object<B>(meta: &ObjectMeta, body: B) -> Response<B> {
+    ResponseParts::object(meta).finish(body)
 }
 
 /// The bytes of an object, as a body API Gateway will hand over intact.
@@ -189,6 +192,17 @@ impl ResponseParts {
         }
     }
 
+    /// A GET's status (206 for a range) and the object's headers.
+    fn object(meta: &ObjectMeta) -> Self {
+        let status = match meta.content_range {
+            Some(_) => StatusCode::PARTIAL_CONTENT,
+            None => StatusCode::OK,
+        };
+        let mut parts = Self::new(status);
+        parts.object_headers(meta);
+        parts
+    }
+
     fn header(&mut self, name: &str, value: &str) {
         // A value S3 accepted but HTTP cannot carry is dropped, not fatal.
         if let (Ok(name), Ok(value)) = (
@@ -248,7 +262,7 @@ impl ResponseParts {
         }
     }
 
-    fn finish(self, body: Body) -> Response<Body> {
+    fn finish<B>(self, body: B) -> Response<B> {
         let mut response = Response::new(body);
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers;

@@ -8,7 +8,9 @@ use crate::outcome::{ObjectMeta, Outcome, Stored};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm as SdkChecksum, ObjectCannedAcl, StorageClass};
+use bytes::Bytes;
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// GetObjectOutput and HeadObjectOutput name the object's headers alike.
 macro_rules! object_meta {
@@ -35,6 +37,51 @@ macro_rules! object_meta {
 
 impl Backend {
     pub(super) async fn get_object(&self, read: ObjectRead) -> Result<Outcome, ApiError> {
+        let (meta, body) = self.send_get_object(&read).await?;
+        if meta.content_length > self.inline_limit as i64 {
+            // Too big for a Lambda answer: drop the stream unread and send the
+            // client to S3 itself.
+            drop(body);
+            let url = self.presign_get(&read).await?;
+            return Ok(Outcome::TooLargeToInline { url, meta });
+        }
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| ApiError::Internal(format!("reading the object body: {e}")))?
+            .into_bytes();
+        Ok(Outcome::Object { meta, body })
+    }
+
+    /// A GetObject whose body is read as it comes (stream mode): S3's answer
+    /// up to `max` bytes, else (unread) a presigned URL, as
+    /// [`Outcome::TooLargeToInline`]. A chunk must come within `idle`.
+    pub async fn get_object_streamed(
+        &self,
+        read: ObjectRead,
+        max: u64,
+        idle: Duration,
+    ) -> Result<ObjectGet, ApiError> {
+        let (meta, body) = self.send_get_object(&read).await?;
+        let length = u64::try_from(meta.content_length).unwrap_or_default();
+        if length > max {
+            drop(body);
+            let url = self.presign_get(&read).await?;
+            return Ok(ObjectGet::Done(Outcome::TooLargeToInline { url, meta }));
+        }
+        let body = ObjectBody {
+            body,
+            remaining: length,
+            idle,
+        };
+        Ok(ObjectGet::Streamed { meta, body })
+    }
+
+    /// Sends a GetObject: the object's headers, and its body unread.
+    async fn send_get_object(
+        &self,
+        read: &ObjectRead,
+    ) -> Result<(ObjectMeta, ByteStream), ApiError> {
         let o = &read.overrides;
         let request = self
             .client
@@ -57,21 +104,7 @@ impl Backend {
         let meta = object_meta!(out, date);
         // S3 applies response-* overrides itself; applying them here too
         // keeps them for S3-compatible stores that do not.
-        let meta = apply_overrides(meta, &read.overrides);
-        if meta.content_length > self.inline_limit as i64 {
-            // Too big for a Lambda answer: drop the stream unread and send the
-            // client to S3 itself.
-            drop(out.body);
-            let url = self.presign_get(&read).await?;
-            return Ok(Outcome::TooLargeToInline { url, meta });
-        }
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| ApiError::Internal(format!("reading the object body: {e}")))?
-            .into_bytes();
-        Ok(Outcome::Object { meta, body })
+        Ok((apply_overrides(meta, &read.overrides), out.body))
     }
 
     async fn presign_get(&self, read: &ObjectRead) -> Result<String, ApiError> {
@@ -218,4 +251,49 @@ fn sorted(metadata: Option<HashMap<String, String>>) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = metadata.unwrap_or_default().into_iter().collect();
     pairs.sort();
     pairs
+}
+
+/// A GetObject in stream mode.
+#[derive(Debug)]
+pub enum ObjectGet {
+    /// The object's headers, its body still to read.
+    Streamed { meta: ObjectMeta, body: ObjectBody },
+    /// Answered without a body to stream (an object over the stream limit).
+    Done(Outcome),
+}
+
+/// The body of S3's GetObject answer, read chunk by chunk: never held whole.
+#[derive(Debug)]
+pub struct ObjectBody {
+    body: ByteStream,
+    /// Bytes S3 announced (Content-Length) and has not sent yet.
+    remaining: u64,
+    /// How long S3 may keep the next chunk waiting.
+    idle: Duration,
+}
+
+impl ObjectBody {
+    /// The next chunk; `None` once S3 sent every byte it announced. A body
+    /// that ends short, fails, or stalls longer than the idle time is an
+    /// error: the answer must not look complete.
+    pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ApiError>> {
+        let next = match tokio::time::timeout(self.idle, self.body.next()).await {
+            Ok(next) => next,
+            Err(_) => return Some(Err(ApiError::Internal("S3 stalled mid-body".into()))),
+        };
+        match next {
+            Some(Ok(chunk)) => {
+                self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
+                Some(Ok(chunk))
+            }
+            Some(Err(e)) => Some(Err(ApiError::Internal(format!(
+                "reading the object body: {e}"
+            )))),
+            None if self.remaining > 0 => Some(Err(ApiError::Internal(format!(
+                "S3 ended the body {} bytes short",
+                self.remaining
+            )))),
+            None => None,
+        }
+    }
 }
