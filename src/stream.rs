@@ -24,6 +24,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, Response, header};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeStruct};
+use std::task::{Context, Poll};
 
 /// What separates the prelude from the body.
 pub const DELIMITER: [u8; 8] = [0; 8];
@@ -34,16 +35,16 @@ pub enum StreamBody {
     /// A body known whole: a document, an error, nothing.
     Full(Bytes),
     /// An object's bytes, read from S3 as they come.
-    Object(ObjectBody),
+    Object(Box<ObjectBody>),
 }
 
 impl StreamBody {
-    /// The next chunk of the body; `None` at its end.
-    pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ApiError>> {
+    /// The next chunk of the body, polled; `None` at its end.
+    pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
         match self {
-            Self::Full(bytes) if bytes.is_empty() => None,
-            Self::Full(bytes) => Some(Ok(std::mem::take(bytes))),
-            Self::Object(body) => body.next_chunk().await,
+            Self::Full(bytes) if bytes.is_empty() => Poll::Ready(None),
+            Self::Full(bytes) => Poll::Ready(Some(Ok(std::mem::take(bytes)))),
+            Self::Object(body) => body.poll_chunk(cx),
         }
     }
 }
@@ -59,11 +60,14 @@ impl From<lambda_http::Body> for StreamBody {
     }
 }
 
-/// The answer's bytes in the order they are sent: the prelude and the
-/// delimiter in one chunk, then the body's chunks.
+/// The answer's bytes in the order they are sent: the prelude, the
+/// delimiter, then the body's chunks. The prelude and the delimiter go as
+/// chunks of their own, as lambda_runtime sends them: `cargo lambda watch`
+/// reads the first chunk as the prelude and the second as the delimiter.
 #[derive(Debug)]
 pub struct Wire {
-    head: Bytes,
+    prelude: Bytes,
+    delimiter: bool,
     body: StreamBody,
 }
 
@@ -80,26 +84,35 @@ impl Wire {
                 .headers
                 .insert(header::CONTENT_LENGTH, bytes.len().into());
         }
-        let mut head = BytesMut::with_capacity(256 + 64 * parts.headers.len());
-        let prelude = Prelude {
+        let mut prelude = BytesMut::with_capacity(256 + 64 * parts.headers.len());
+        let json = Prelude {
             status: parts.status.as_u16(),
             headers: &parts.headers,
         };
         // A prelude of a status and header strings always serializes.
-        let _ = serde_json::to_writer((&mut head).writer(), &prelude);
-        head.extend_from_slice(&DELIMITER);
+        let _ = serde_json::to_writer((&mut prelude).writer(), &json);
         Self {
-            head: head.freeze(),
+            prelude: prelude.freeze(),
+            delimiter: true,
             body,
         }
     }
 
     /// The next chunk to send; `None` at the end of the answer.
     pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ApiError>> {
-        if !self.head.is_empty() {
-            return Some(Ok(std::mem::take(&mut self.head)));
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    /// [`Self::next_chunk`], polled: for a body that hyper polls itself,
+    /// with no task between S3's bytes and the connection they leave by.
+    pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
+        if !self.prelude.is_empty() {
+            return Poll::Ready(Some(Ok(std::mem::take(&mut self.prelude))));
         }
-        self.body.next_chunk().await
+        if std::mem::take(&mut self.delimiter) {
+            return Poll::Ready(Some(Ok(Bytes::from_static(&DELIMITER))));
+        }
+        self.body.poll_chunk(cx)
     }
 }
 

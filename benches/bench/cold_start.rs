@@ -167,7 +167,7 @@ pub(crate) async fn cold_start_lambda(bench: &Bench, rows: &mut Vec<Row>) -> Res
 }
 
 /// The peak resident set of a live process, from /proc.
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
+pub(crate) fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

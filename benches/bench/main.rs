@@ -12,6 +12,9 @@
 //! - Size of the Lambda binary, as built and stripped.
 //! - Local mode throughput: 1 KB GETs over HTTP through the emulator against
 //!   presigned GETs straight to the store, same client, same concurrency.
+//! - Stream mode: a 64 MB GET streamed by the Lambda binary to a fake Runtime
+//!   API against an SDK GET into a sink (first byte, total), and the binary's
+//!   peak RSS streaming 100 MB and 10 MB.
 //!
 //! Everything runs on 127.0.0.1 against the embedded store (s3s-fs over a
 //! temporary folder) started in this process. Targets are reported, not
@@ -46,10 +49,12 @@ use std::time::{Duration, Instant};
 // imports, constants and helpers.
 mod cold_start;
 mod overhead;
+mod streaming;
 mod throughput;
 
-use cold_start::{binary_size, cold_start_lambda, cold_start_local};
+use cold_start::{binary_size, cold_start_lambda, cold_start_local, vm_hwm_kb};
 use overhead::{memory, overhead};
+use streaming::streaming;
 use throughput::throughput;
 
 /// Counts every allocation of this process: total bytes (stats_alloc) and the
@@ -179,6 +184,11 @@ async fn run() -> Result<(), BoxError> {
         .await?;
 
     let mut rows = Vec::new();
+    if std::env::var("ONLY_STREAM").is_ok() {
+        streaming(&bench, &mut rows).await?;
+        print_table(&rows, started.elapsed());
+        return Ok(());
+    }
     eprintln!("bench: handler overhead ...");
     for (size, label, iterations) in [(KB, "1 KB", 2000), (MB, "1 MB", 200), (4 * MB, "4 MB", 80)] {
         overhead(&bench, size, label, iterations, &mut rows).await?;
@@ -190,6 +200,8 @@ async fn run() -> Result<(), BoxError> {
     eprintln!("bench: cold start ...");
     cold_start_local(&mut rows)?;
     cold_start_lambda(&bench, &mut rows).await?;
+    eprintln!("bench: stream mode ...");
+    streaming(&bench, &mut rows).await?;
     binary_size(&mut rows)?;
 
     print_table(&rows, started.elapsed());

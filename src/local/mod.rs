@@ -92,7 +92,7 @@ pub async fn serve_gateway(listener: tokio::net::TcpListener, gateway: Arc<Gatew
 }
 
 /// A buffered answer, or a streamed one relayed as it comes.
-type GatewayBody = Either<Full<Bytes>, stream::HyperRelay>;
+type GatewayBody = Either<Full<Bytes>, stream::Relay>;
 
 async fn handle_http(
     gateway: &Gateway,
@@ -141,7 +141,7 @@ async fn handle_http(
 /// A streamed answer: the prelude's status and headers (Content-Length
 /// included, which frames the body), the body as it comes.
 fn relayed(response: stream::StreamedResponse) -> http::Response<GatewayBody> {
-    let body = Either::Right(response.body.into_hyper());
+    let body = Either::Right(response.body);
     http_response(response.status, response.headers.into_iter(), body)
 }
 

@@ -60,21 +60,13 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// The next chunk for the client; `None` at the end; an error when the
-    /// answer failed midway.
-    pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ApiError>> {
-        if !self.first.is_empty() {
-            return Some(Ok(std::mem::take(&mut self.first)));
-        }
-        self.wire.as_mut()?.next_chunk().await
-    }
-
     /// The whole body, or what came of it before it failed.
     pub async fn collect(mut self) -> Result<Vec<u8>, (Vec<u8>, ApiError)> {
+        use http_body_util::BodyExt;
         let mut out = Vec::new();
-        while let Some(chunk) = self.next_chunk().await {
-            match chunk {
-                Ok(bytes) => out.extend_from_slice(&bytes),
+        while let Some(frame) = self.frame().await {
+            match frame {
+                Ok(frame) => out.extend_from_slice(frame.data_ref().map_or(&[][..], |d| d)),
                 Err(error) => return Err((out, error)),
             }
         }
@@ -139,20 +131,25 @@ async fn read_prelude(mut wire: Wire) -> StreamedResponse {
     }
 }
 
-/// The hyper body of a relayed answer: chunks as they come; an error (which
-/// makes hyper cut the connection) when the answer failed midway.
-pub type HyperRelay = http_body_util::StreamBody<
-    std::pin::Pin<
-        Box<dyn futures_util::Stream<Item = Result<hyper::body::Frame<Bytes>, ApiError>> + Send>,
-    >,
->;
+/// The relay as hyper's body: chunks as they come, polled by the client's
+/// connection; an error (which makes hyper cut the connection) when the
+/// answer failed midway.
+impl http_body::Body for Relay {
+    type Data = Bytes;
+    type Error = ApiError;
 
-impl Relay {
-    pub fn into_hyper(self) -> HyperRelay {
-        let chunks = futures_util::stream::unfold(self, |mut relay| async move {
-            let chunk = relay.next_chunk().await?;
-            Some((chunk.map(hyper::body::Frame::data), relay))
-        });
-        http_body_util::StreamBody::new(Box::pin(chunks))
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, ApiError>>> {
+        if !self.first.is_empty() {
+            let first = std::mem::take(&mut self.first);
+            return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(first))));
+        }
+        let Some(wire) = self.wire.as_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        wire.poll_chunk(cx)
+            .map(|chunk| chunk.map(|chunk| chunk.map(http_body::Frame::data)))
     }
 }

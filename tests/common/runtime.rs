@@ -32,8 +32,10 @@ pub struct Posted {
     pub body: Bytes,
     /// The streamed answer's prelude (JSON), `None` for a buffered answer.
     pub prelude: Option<serde_json::Value>,
-    /// Bytes of the answer after its prelude (all of a buffered one).
+    /// Bytes of the answer after its prelude (all of a buffered one), and
+    /// the number of chunks they came in.
     pub body_len: u64,
+    pub body_chunks: usize,
     /// When the request's head arrived, when the first byte after the
     /// prelude arrived (`None`: an empty body), and when its end arrived.
     pub started: Instant,
@@ -236,7 +238,7 @@ async fn read_answer(queues: &Queues, mut body: Incoming, streamed: bool) -> Pos
     let mut head: Option<Vec<u8>> = streamed.then(Vec::new);
     let mut prelude = None;
     let mut kept = Vec::new();
-    let (mut body_len, mut first_body_byte, mut trailers) = (0u64, None, None);
+    let (mut body_len, mut body_chunks, mut first_body_byte, mut trailers) = (0u64, 0, None, None);
     queues.progress.send_replace(0);
     while let Some(Ok(frame)) = body.frame().await {
         let frame = match frame.into_data() {
@@ -265,6 +267,7 @@ async fn read_answer(queues: &Queues, mut body: Incoming, streamed: bool) -> Pos
         }
         first_body_byte.get_or_insert_with(Instant::now);
         body_len += data.len() as u64;
+        body_chunks += 1;
         queues.progress.send_replace(body_len);
         if queues.keep_bodies {
             kept.extend_from_slice(&data);
@@ -276,6 +279,7 @@ async fn read_answer(queues: &Queues, mut body: Incoming, streamed: bool) -> Pos
         body: Bytes::from(kept),
         prelude,
         body_len,
+        body_chunks,
         started: Instant::now(),
         first_body_byte,
         finished: Instant::now(),
