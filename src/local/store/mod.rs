@@ -149,19 +149,23 @@ impl LocalStore {
         &self.inner.root
     }
 
-    /// Removes, in the background, files a crash left behind.
+    /// Removes files a crash left behind (unnamed, and old enough that no
+    /// process can still be writing them); how many.
+    pub fn sweep(&self) -> Result<usize, StoreError> {
+        let inner = &self.inner;
+        inner.blobs.sweep(|| {
+            let named = inner.db.read(db::all_blobs)?;
+            Ok(named.into_iter().map(|(id, _)| id).collect::<HashSet<_>>())
+        })
+    }
+
+    /// [`LocalStore::sweep`] in the background.
     pub fn sweep_in_background(&self) {
-        let inner = self.inner.clone();
-        std::thread::spawn(move || {
-            let result = inner.blobs.sweep(|| {
-                let named = inner.db.read(db::all_blobs)?;
-                Ok(named.into_iter().map(|(id, _)| id).collect::<HashSet<_>>())
-            });
-            match result {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(files = n, "removed files left by an interrupted upload"),
-                Err(e) => tracing::warn!(error = %e, "sweeping left-over files failed"),
-            }
+        let store = self.clone();
+        std::thread::spawn(move || match store.sweep() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "removed files left by an interrupted upload"),
+            Err(e) => tracing::warn!(error = %e, "sweeping left-over files failed"),
         });
     }
 
