@@ -2,7 +2,7 @@
 //! or the embedded S3 store alone (`make store`).
 
 use clap::{Parser, Subcommand};
-use s3_proxy::local::{self, Backend, server};
+use s3_proxy::local::{self, S3Endpoint, server};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,9 +58,11 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Command::Invoke { event }) => local::invoke(event, Backend::choose(cli.data.clone()))
-            .await
-            .map(|json| println!("{json}")),
+        Some(Command::Invoke { event }) => {
+            local::invoke(event, S3Endpoint::choose(cli.data.clone()))
+                .await
+                .map(|json| println!("{json}"))
+        }
         Some(Command::Store) => {
             s3_proxy::telemetry::init_text();
             let addr = SocketAddr::new(cli.host, cli.s3_port);
@@ -79,7 +81,7 @@ async fn main() -> ExitCode {
                         names: cli.allow_hosts.clone(),
                         store_port: cli.s3_port,
                     };
-                    local::run(listen, Backend::choose(cli.data.clone()), &cli.stage).await
+                    local::run(listen, S3Endpoint::choose(cli.data.clone()), &cli.stage).await
                 }
                 Err(e) => Err(e.into()),
             }
