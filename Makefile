@@ -12,17 +12,29 @@ EVENT ?= events/list-buckets.json
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
+# `make run`, `make invoke` and `make store` run the debug build that
+# `make test` makes: building it together with a test target gives it the
+# very features the tests' build has (Cargo unifies dev-dependency features
+# only when a target needs them), so after `make test` nothing is rebuilt.
+# PROFILE=local: an optimized build instead (a second dependency build).
+PROFILE ?= dev
+LOCAL_BIN = $(or $(CARGO_TARGET_DIR),target)/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))/s3-proxy-local
+
+.PHONY: local-bin
+local-bin:
+	$(CARGO) build --profile $(PROFILE) --bin s3-proxy-local $(if $(filter dev,$(PROFILE)),--test local)
+
 .PHONY: run
-run: ## Serve the API on http://127.0.0.1:$(PORT)/ over an embedded S3 store in $(DATA)/
-	$(CARGO) run --profile local --bin s3-proxy-local -- --port $(PORT) --data $(DATA) --stage $(STAGE)
+run: local-bin ## Serve the API on http://127.0.0.1:$(PORT)/ over an embedded S3 store in $(DATA)/ (S3 endpoint on 127.0.0.1:9100)
+	$(LOCAL_BIN) --port $(PORT) --data $(DATA) --stage $(STAGE)
 
 .PHONY: invoke
-invoke: ## Run one event through the handler and print the response JSON (EVENT=events/x.json)
-	$(CARGO) run --profile local --bin s3-proxy-local -- invoke --data $(DATA) $(EVENT)
+invoke: local-bin ## Run one event through the handler and print the response JSON (EVENT=events/x.json)
+	$(LOCAL_BIN) invoke --data $(DATA) $(EVENT)
 
 .PHONY: store
-store: ## Serve only the embedded S3 store on 127.0.0.1:9100 (for `cargo lambda watch`)
-	$(CARGO) run --profile local --bin s3-proxy-local -- --data $(DATA) store --s3-port 9100
+store: local-bin ## Serve only the embedded S3 store on 127.0.0.1:9100 (for `cargo lambda watch`; may run beside `make run`)
+	$(LOCAL_BIN) --data $(DATA) store --s3-port 9100
 
 .PHONY: test
 test: test-rust test-template test-moto ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint
