@@ -12,9 +12,11 @@
 //! - Size of the Lambda binary, as built and stripped.
 //! - Local mode throughput: 1 KB GETs over HTTP through the emulator against
 //!   presigned GETs straight to the store, same client, same concurrency.
+//! - The embedded store: presigned 1 KB GETs against s3s-fs (the store it
+//!   replaced) in the same run, and one 1000-key page of a 100,000-key bucket.
 //!
-//! Everything runs on 127.0.0.1 against the embedded store (s3s-fs over a
-//! temporary folder) started in this process. Targets are reported, not
+//! Everything runs on 127.0.0.1 against the embedded store (over a temporary
+//! folder) started in this process. Targets are reported, not
 //! enforced: the run exits 0 whatever it measures. Run by `cargo test`
 //! (no `--bench` argument) it does nothing.
 
@@ -46,10 +48,12 @@ use std::time::{Duration, Instant};
 // imports, constants and helpers.
 mod cold_start;
 mod overhead;
+mod store;
 mod throughput;
 
 use cold_start::{binary_size, cold_start_lambda, cold_start_local};
 use overhead::{memory, overhead};
+use store::{store_listing, store_throughput};
 use throughput::throughput;
 
 /// Counts every allocation of this process: total bytes (stats_alloc) and the
@@ -187,6 +191,9 @@ async fn run() -> Result<(), BoxError> {
     memory(&bench, &mut rows).await?;
     eprintln!("bench: local mode throughput ...");
     throughput(&bench, &mut rows).await?;
+    eprintln!("bench: embedded store ...");
+    store_throughput(&bench, &mut rows).await?;
+    store_listing(&bench, &mut rows).await?;
     eprintln!("bench: cold start ...");
     cold_start_local(&mut rows)?;
     cold_start_lambda(&bench, &mut rows).await?;
