@@ -112,7 +112,10 @@ pub(crate) async fn store_listing(bench: &Bench, rows: &mut Vec<Row>) -> Result<
     while let Some(done) = tasks.join_next().await {
         done??;
     }
-    eprintln!("bench: {KEYS} keys stored in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "bench: {KEYS} keys stored in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let mut times = Vec::new();
     for i in 0..21 {
         let start_after = key((i * 4_999) % KEYS);

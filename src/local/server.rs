@@ -108,7 +108,7 @@ impl Hosts {
         }
         let loopback_name = host == "localhost" || host.ends_with(".localhost");
         (loopback_name && (self.bound.is_loopback() || self.bound.is_unspecified()))
-            || self.names.iter().any(|n| *n == host)
+            || self.names.contains(&host)
     }
 }
 

@@ -177,6 +177,17 @@ impl Names {
     }
 }
 
+/// What a page is asked for.
+struct Query {
+    bucket: String,
+    prefix: String,
+    delimiter: Option<String>,
+    marker: Option<String>,
+    max: usize,
+    /// `fetch-owner` (V1 always sends owners).
+    owner: bool,
+}
+
 struct Listed {
     contents: Option<Vec<Object>>,
     common_prefixes: Option<Vec<CommonPrefix>>,
@@ -186,16 +197,15 @@ struct Listed {
 }
 
 impl LocalStore {
-    async fn scan_page(
-        &self,
-        bucket: String,
-        prefix: String,
-        delimiter: Option<String>,
-        marker: Option<String>,
-        max: usize,
-        names: &Names,
-        owner: bool,
-    ) -> S3Result<Listed> {
+    async fn scan_page(&self, query: Query, names: &Names) -> S3Result<Listed> {
+        let Query {
+            bucket,
+            prefix,
+            delimiter,
+            marker,
+            max,
+            owner,
+        } = query;
         let page = self
             .blocking(move |s| {
                 s.db.read(|tx| {
@@ -259,13 +269,15 @@ impl LocalStore {
         let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
         let listed = self
             .scan_page(
-                input.bucket.clone(),
-                prefix.clone(),
-                delimiter.clone(),
-                marker,
-                max,
+                Query {
+                    bucket: input.bucket.clone(),
+                    prefix: prefix.clone(),
+                    delimiter: delimiter.clone(),
+                    marker,
+                    max,
+                    owner: input.fetch_owner.unwrap_or(false),
+                },
                 &names,
-                input.fetch_owner.unwrap_or(false),
             )
             .await?;
         Ok(S3Response::new(ListObjectsV2Output {
@@ -300,13 +312,15 @@ impl LocalStore {
         let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
         let listed = self
             .scan_page(
-                input.bucket.clone(),
-                prefix.clone(),
-                delimiter.clone(),
-                input.marker.clone(),
-                max,
+                Query {
+                    bucket: input.bucket.clone(),
+                    prefix: prefix.clone(),
+                    delimiter: delimiter.clone(),
+                    marker: input.marker.clone(),
+                    max,
+                    owner: true,
+                },
                 &names,
-                true,
             )
             .await?;
         // S3 sends NextMarker only with a delimiter; without one, clients
@@ -384,7 +398,16 @@ mod tests {
     #[test]
     fn pages_follow_s3() {
         let all_slash = vec!["a", "a/*", "ab", "b", "b--x--y", "b--z", "z", "é/*", "éa"];
-        let cases: Vec<(&str, Option<&str>, Option<&str>, usize, Vec<&str>, bool)> = vec![
+        // (prefix, delimiter, marker, max-keys, entries, truncated)
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            usize,
+            Vec<&'a str>,
+            bool,
+        );
+        let cases: Vec<Case> = vec![
             ("", None, None, 1000, KEYS.to_vec(), false),
             ("", Some(""), None, 1000, KEYS.to_vec(), false),
             ("", Some("/"), None, 1000, all_slash.clone(), false),
