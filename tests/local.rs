@@ -348,10 +348,21 @@ async fn a_busy_port_and_an_unusable_data_folder_fail_clearly() {
 
 /// One HTTP/1.1 request with the target exactly as given; (status, body).
 async fn raw_request(addr: &str, method: &str, target: &str, body: &[u8]) -> (u16, String) {
+    raw_request_to(addr, addr, method, target, body).await
+}
+
+/// [`raw_request`] naming `host` in its Host header.
+async fn raw_request_to(
+    addr: &str,
+    host: &str,
+    method: &str,
+    target: &str,
+    body: &[u8],
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
@@ -402,4 +413,34 @@ async fn an_object_and_a_prefix_of_the_same_name_coexist() {
         .filter_map(|s| s.split("</Key>").next())
         .collect();
     assert_eq!(keys, ["k", "k/", "k/y"], "{xml}");
+}
+
+/// Regression (issue 13): a web page whose DNS name rebinds to 127.0.0.1
+/// could drive the local API from a browser. Only the served address and
+/// loopback names are answered.
+#[tokio::test]
+async fn requests_for_another_host_get_421() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = start(dir.path(), Config::default()).await;
+    let addr = l.base.trim_start_matches("http://").to_string();
+    let port = addr.rsplit(':').next().unwrap().to_string();
+    l.http.put(format!("{}/mine", l.base)).send().await.unwrap();
+    for host in [
+        "attacker.example",
+        "attacker.example:80",
+        "localhost.attacker.example",
+    ] {
+        let (status, text) = raw_request_to(&addr, host, "GET", "/mine", b"").await;
+        assert_eq!(status, 421, "Host {host}: {text}");
+        let (status, _) = raw_request_to(&addr, host, "DELETE", "/mine", b"").await;
+        assert_eq!(status, 421, "Host {host}");
+    }
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "[::1]".to_string(),
+    ] {
+        let (status, text) = raw_request_to(&addr, &host, "GET", "/mine", b"").await;
+        assert_eq!(status, 200, "Host {host}: {text}");
+    }
 }

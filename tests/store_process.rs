@@ -453,6 +453,8 @@ async fn the_previous_stores_layout_is_imported() {
             b.e_tag().unwrap().to_string(),
         )
     };
+    // A hidden file of someone else's (macOS leaves these) is no obstacle.
+    std::fs::write(dir.path().join(".DS_Store"), "finder").unwrap();
     let store = server::start_store(dir.path(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();

@@ -49,6 +49,8 @@ pub fn prepare(root: &Path, db_path: &Path, blobs: &Blobs) -> Result<(), StoreEr
             buckets.push(name);
         } else if kind.is_file() && s3s_fs_side_file(&name) {
             side_files.push(name);
+        } else if name.starts_with('.') {
+            // Another hidden file (.DS_Store, .gitkeep): not the store's, left alone.
         } else {
             return Err(StoreError::Layout(format!(
                 "the data folder {} is not empty and is not an s3-proxy store (it holds {name:?}); \
