@@ -569,17 +569,14 @@ fn the_access_log_records_who_did_what() {
     let format = text(&setting["Format"]);
     assert!(!format.contains('\n'), "one line per request");
 
-    // Each field and the variable it holds. The error message comes quoted
-    // by API Gateway (messageString); the others are quoted in the format.
-    let quoted = format.replace(
-        "$context.error.messageString",
-        "\"$context.error.messageString\"",
-    );
+    // Each field and the variable it holds.
     let fields: BTreeMap<String, Json> =
-        serde_json::from_str(&quoted).unwrap_or_else(|e| panic!("{e}: {format}"));
+        serde_json::from_str(&format).unwrap_or_else(|e| panic!("{e}: {format}"));
     let expected = [
         ("requestId", "$context.requestId"),
         ("extendedRequestId", "$context.extendedRequestId"),
+        // The function's request id: its log line and its error documents.
+        ("lambdaRequestId", "$context.awsEndpointRequestId"),
         ("caller", "$context.identity.caller"),
         ("userArn", "$context.identity.userArn"),
         ("accountId", "$context.identity.accountId"),
@@ -594,7 +591,7 @@ fn the_access_log_records_who_did_what() {
         ("integrationLatency", "$context.integrationLatency"),
         ("responseLatency", "$context.responseLatency"),
         ("errorType", "$context.error.responseType"),
-        ("errorMessage", "$context.error.messageString"),
+        ("errorMessage", "$context.error.message"),
     ];
     assert_eq!(
         fields,
@@ -605,9 +602,10 @@ fn the_access_log_records_who_did_what() {
         "the access log's fields"
     );
     // What a client controls comes before who the caller is: a quote injected
-    // into the user agent or the path cannot override the identity fields.
+    // into the user agent, the path or the error message (which may quote the
+    // request) cannot override the identity fields.
     let position = |field: &str| format.find(&format!("\"{field}\":")).unwrap();
-    for untrusted in ["userAgent", "path"] {
+    for untrusted in ["userAgent", "path", "errorMessage"] {
         for identity in ["caller", "userArn", "accountId", "sourceIp", "requestId"] {
             assert!(
                 position(untrusted) < position(identity),
