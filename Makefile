@@ -25,7 +25,7 @@ store: ## Serve only the embedded S3 store on 127.0.0.1:9100 (for `cargo lambda 
 	$(CARGO) run --profile local --bin s3-proxy-local -- --data $(DATA) store --s3-port 9100
 
 .PHONY: test
-test: test-rust test-template test-moto ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint
+test: test-rust test-template test-moto test-schemathesis ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint, Schemathesis
 
 .PHONY: test-rust
 test-rust:
@@ -55,7 +55,9 @@ test-template: $(VENV)/.installed ## Lint template.yaml offline: cfn-lint, then 
 
 # The integration tests again, against another S3 implementation (moto's S3
 # server, from PyPI) on a free loopback port, through S3_PROXY_TEST_ENDPOINT;
-# the server is stopped when the tests end, pass or fail.
+# the server is stopped when the tests end, pass or fail. The same server is
+# the reference of tests/differential.rs's store-vs-moto comparison
+# (S3_PROXY_DIFF_MOTO_ENDPOINT).
 .PHONY: test-moto
 test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server on loopback
 	@port=$$($(VENV)/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
@@ -64,7 +66,25 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 	$(VENV)/bin/python -c 'import sys, time, urllib.request; exec("for _ in range(100):\n try:\n  urllib.request.urlopen(sys.argv[1]); break\n except Exception: time.sleep(0.2)")' http://127.0.0.1:$$port/; \
 	echo "moto S3 server on 127.0.0.1:$$port"; \
 	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
-	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability
+	S3_PROXY_DIFF_MOTO_ENDPOINT=http://127.0.0.1:$$port \
+	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability --test differential
+
+# Schemathesis (pinned in requirements-dev.txt) checks openapi.yaml against the
+# local emulator, started on a free loopback port over a temporary data folder
+# and stopped afterwards, pass or fail. Configuration, hooks and why:
+# tests/schemathesis/. SCHEMATHESIS_EXAMPLES: examples per operation and phase.
+SCHEMATHESIS_EXAMPLES ?= 40
+.PHONY: test-schemathesis
+test-schemathesis: $(VENV)/.installed ## openapi.yaml against the local emulator (Schemathesis: 5xx, refusals, answer schemas)
+	$(CARGO) build --bin s3-proxy-local
+	@port=$$($(VENV)/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	data=$$(mktemp -d); \
+	target/debug/s3-proxy-local --host 127.0.0.1 --port $$port --data $$data > $(VENV)/schemathesis-emulator.log 2>&1 & pid=$$!; \
+	trap "kill $$pid 2>/dev/null; rm -rf $$data" EXIT; \
+	$(VENV)/bin/python tests/schemathesis/fixture.py http://127.0.0.1:$$port st-fixture && \
+	echo "local emulator on 127.0.0.1:$$port (log: $(VENV)/schemathesis-emulator.log)" && \
+	S3_PROXY_SCHEMATHESIS_BUCKET=st-fixture $(VENV)/bin/schemathesis --config-file tests/schemathesis/schemathesis.toml \
+	  run openapi.yaml --url http://127.0.0.1:$$port --max-examples $(SCHEMATHESIS_EXAMPLES)
 
 # The function is the `s3-proxy` binary without the `local` feature. arm64 (the
 # template's default Architecture) needs `rustup target add
