@@ -1467,6 +1467,37 @@ fn parse_listing(body: &[u8], bucket: &str) -> Option<Listing> {
     Some(l)
 }
 
+impl Listing {
+    /// One line per field and per entry, to show only what differs.
+    fn lines(&self) -> Vec<String> {
+        let mut out = vec![
+            format!("Name={:?}", self.name),
+            format!("Prefix={:?}", self.prefix),
+            format!("Delimiter={:?}", self.delimiter),
+            format!("MaxKeys={:?}", self.max_keys),
+            format!("KeyCount={:?}", self.key_count),
+            format!("IsTruncated={:?}", self.is_truncated),
+            format!("StartAfter={:?}", self.start_after),
+            format!("EncodingType={:?}", self.encoding_type),
+            format!("ContinuationToken present={}", self.has_continuation_token),
+            format!(
+                "NextContinuationToken present={}",
+                self.has_next_continuation_token
+            ),
+        ];
+        for (i, e) in self.contents.iter().enumerate() {
+            out.push(format!(
+                "Contents[{i}] Key={:?} Size={:?} ETag={:?} StorageClass={:?}",
+                e.key, e.size, e.etag, e.storage_class
+            ));
+        }
+        for (i, p) in self.common_prefixes.iter().enumerate() {
+            out.push(format!("CommonPrefixes[{i}]={:?}", p.prefix));
+        }
+        out
+    }
+}
+
 fn next_token(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
     let l: Listing = quick_xml::de::from_str(text).ok()?;
@@ -1512,7 +1543,14 @@ fn diff_answers(
     let object_read = call.key.is_some() && matches!(call.method, "GET" | "HEAD");
     let object_write = call.key.is_some() && matches!(call.method, "PUT" | "DELETE");
     if object_read {
-        out.extend(diff_headers(&a.headers, &b.headers, &|_| true, names));
+        // Accept-Ranges belongs to a 200 or 206, not to a 304.
+        let ranged = matches!(a.status, 200 | 206);
+        out.extend(diff_headers(
+            &a.headers,
+            &b.headers,
+            &|k| ranged || k != "accept-ranges",
+            names,
+        ));
     } else if object_write {
         out.extend(diff_headers(
             &a.headers,
@@ -1530,9 +1568,16 @@ fn diff_answers(
     match parsed {
         Some((x, y)) => {
             if x != y {
+                let (lx, ly) = (x.lines(), y.lines());
+                let only = |a: &[String], b: &[String]| -> Vec<String> {
+                    a.iter().filter(|l| !b.contains(l)).cloned().collect()
+                };
                 out.push(format!(
-                    "listing: {} {x:?}, {} {y:?}",
-                    names.subject, names.reference
+                    "listing: {} has {:?}, {} has {:?}",
+                    names.subject,
+                    only(&lx, &ly),
+                    names.reference,
+                    only(&ly, &lx)
                 ));
             }
         }

@@ -207,7 +207,11 @@ def _convert(element, schema):
 
 @schemathesis.deserializer("application/xml", "text/xml")
 def read_xml(ctx, response):
-    root = ET.fromstring(response.content)
+    try:
+        root = ET.fromstring(response.content)
+    except ET.ParseError as e:
+        # Reported as a deserialization failure (ST110).
+        raise ValueError(f"the answer is not well-formed XML: {e}") from e
     media_type = (response.headers.get("Content-Type") or ["application/xml"])
     media_type = (media_type[0] if isinstance(media_type, list) else media_type).split(";")[0].strip()
     schema = _response_schema(ctx.operation, response.status_code, media_type)
