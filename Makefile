@@ -77,10 +77,11 @@ SCHEMATHESIS_EXAMPLES ?= 40
 .PHONY: test-schemathesis
 test-schemathesis: $(VENV)/.installed ## openapi.yaml against the local emulator (Schemathesis: 5xx, refusals, answer schemas)
 	$(CARGO) build --bin s3-proxy-local
-	@port=$$($(VENV)/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	@port=$$($(VENV)/bin/python tests/tools/free_port.py); \
 	data=$$(mktemp -d); \
 	target/debug/s3-proxy-local --host 127.0.0.1 --port $$port --data $$data > $(VENV)/schemathesis-emulator.log 2>&1 & pid=$$!; \
 	trap "kill $$pid 2>/dev/null; rm -rf $$data" EXIT; \
+	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ 60 && \
 	$(VENV)/bin/python tests/schemathesis/fixture.py http://127.0.0.1:$$port st-fixture && \
 	echo "local emulator on 127.0.0.1:$$port (log: $(VENV)/schemathesis-emulator.log)" && \
 	S3_PROXY_SCHEMATHESIS_BUCKET=st-fixture $(VENV)/bin/schemathesis --config-file tests/schemathesis/schemathesis.toml \
