@@ -27,9 +27,10 @@ store: ## Serve only the embedded S3 store on 127.0.0.1:9100 (for `cargo lambda 
 .PHONY: test
 test: test-rust test-template test-moto test-schemathesis ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint, Schemathesis
 
+# --no-fail-fast: every suite runs and reports, even after another failed.
 .PHONY: test-rust
 test-rust:
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --no-fail-fast
 
 # --- deploy path (template.yaml, openapi.yaml) -------------------------------
 
@@ -56,7 +57,7 @@ test-template: $(VENV)/.installed ## Lint template.yaml offline: cfn-lint, then 
 # The integration tests again, against another S3 implementation (moto's S3
 # server, from PyPI) on a free loopback port, through S3_PROXY_TEST_ENDPOINT;
 # the server is stopped when the tests end, pass or fail. The same server is
-# the reference of tests/differential.rs's store-vs-moto comparison
+# the reference of the store-vs-moto comparison in tests/differential/
 # (S3_PROXY_DIFF_MOTO_ENDPOINT).
 .PHONY: test-moto
 test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server on loopback
@@ -67,7 +68,7 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 	echo "moto S3 server on 127.0.0.1:$$port"; \
 	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
 	S3_PROXY_DIFF_MOTO_ENDPOINT=http://127.0.0.1:$$port \
-	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability --test differential
+	  $(CARGO) test --no-fail-fast --test api --test events --test http_semantics --test faults --test properties --test observability --test differential
 
 # Schemathesis (pinned in requirements-dev.txt) checks openapi.yaml against the
 # local emulator, started on a free loopback port over a temporary data folder
