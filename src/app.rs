@@ -28,6 +28,8 @@ pub struct Request {
     pub path_parameters: HashMap<String, String>,
     /// The stage-free path: the event's `path` (REST) or `rawPath` (HTTP API).
     pub raw_path: String,
+    /// The API resource that matched (REST): `/`, `/{folder}`, ...
+    pub resource: Option<String>,
     /// Query parameters in order, repeated names kept.
     pub query: Vec<(String, String)>,
     /// The body, base64-decoded when the event said so.
@@ -94,12 +96,22 @@ impl App {
         neg: &Negotiation,
         routed: &mut Routed,
     ) -> Result<Response<Body>, ApiError> {
-        let path = PathSource::of_event(&req.path_parameters, &req.raw_path);
-        let op: Operation = route::route(&req.method, path, &req.query, &req.headers, req.body)?;
+        let path =
+            PathSource::of_event(req.resource.as_deref(), &req.path_parameters, &req.raw_path);
+        let mut op: Operation =
+            route::route(&req.method, path, &req.query, &req.headers, req.body)?;
         routed.operation = Some(op.name());
         routed.bucket = op.bucket().map(str::to_string);
+        policy::supported(&op, &req.query, &req.headers)?;
         policy::authorize(&self.config, &op, &req.raw_path)?;
-        let outcome = self.backend.execute(op).await?;
+        let owner = policy::bucket_owner(&self.config, &req.headers)?;
+        if let Operation::GetObject(read) = &mut op {
+            read.inline_as_text = !self
+                .config
+                .binary_media_types
+                .decodes_for_accept(neg.accept.as_deref());
+        }
+        let outcome = self.backend.execute(op, owner.as_deref()).await?;
         let outcome = policy::visible(&self.config, outcome);
         response::render(outcome, neg, &self.config.binary_media_types)
     }
@@ -115,13 +127,12 @@ fn respond(
     routed: &Routed,
 ) -> Response<Body> {
     result.unwrap_or_else(|err| {
+        let operation = routed.operation.unwrap_or("Unrouted");
         if err.status().is_server_error() {
-            tracing::error!(
-                request_id,
-                operation = routed.operation.unwrap_or("Unrouted"),
-                error = %err,
-                "request failed"
-            );
+            tracing::error!(request_id, operation, error = %err, "request failed");
+        } else if err.hides_detail() {
+            // The caller gets a generic message; the whole one is kept here.
+            tracing::warn!(request_id, operation, error = %err, "S3 refused the request");
         }
         response::render_error(&err, neg, request_id, resource)
     })
