@@ -36,6 +36,11 @@ pub struct Request {
     pub body: Bytes,
     /// The Lambda invocation's request id, else API Gateway's.
     pub request_id: String,
+    /// Who called: the IAM principal API Gateway authenticated (its ARN).
+    pub caller: Option<String>,
+    /// The caller's address as API Gateway saw it (not X-Forwarded-For,
+    /// which the client writes).
+    pub source_ip: Option<String>,
 }
 
 /// Everything a request needs, built once at start-up.
@@ -71,11 +76,12 @@ impl App {
     pub async fn handle(&self, mut req: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = std::mem::take(&mut req.request_id);
-        let (method, neg, resource) = (req.method.clone(), negotiation(&req), req.raw_path.clone());
+        let (neg, resource) = (negotiation(&req), req.raw_path.clone());
+        let who = Who::of(&req);
         let mut routed = Routed::default();
         let result = self.serve(req, &neg, &mut routed).await;
         let response = respond(result, &neg, &request_id, &resource, &routed);
-        log_request(&request_id, &method, &routed, &response, started);
+        log_request(&request_id, &who, &routed, &response, started);
         response
     }
 
@@ -86,7 +92,7 @@ impl App {
         let routed = Routed::default();
         let neg = negotiation(&req);
         let response = respond(Err(error), &neg, &req.request_id, &req.raw_path, &routed);
-        log_request(&req.request_id, &req.method, &routed, &response, started);
+        log_request(&req.request_id, &Who::of(&req), &routed, &response, started);
         response
     }
 
@@ -149,17 +155,36 @@ fn negotiation(req: &Request) -> Negotiation {
     }
 }
 
-/// One line per request.
+/// The request log line's fields about the request itself.
+struct Who {
+    method: Method,
+    caller: Option<String>,
+    source_ip: Option<String>,
+}
+
+impl Who {
+    fn of(req: &Request) -> Self {
+        Self {
+            method: req.method.clone(),
+            caller: req.caller.clone(),
+            source_ip: req.source_ip.clone(),
+        }
+    }
+}
+
+/// One line per request: who asked what, and what came of it.
 fn log_request(
     request_id: &str,
-    method: &Method,
+    who: &Who,
     routed: &Routed,
     response: &Response<Body>,
     started: Instant,
 ) {
     tracing::info!(
         request_id,
-        method = %method,
+        method = %who.method,
+        caller = who.caller.as_deref(),
+        source_ip = who.source_ip.as_deref(),
         operation = routed.operation.unwrap_or("Unrouted"),
         bucket = routed.bucket.as_deref(),
         status = response.status().as_u16(),
