@@ -91,6 +91,8 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 # local emulator, started on a free loopback port over a temporary data folder
 # and stopped afterwards, pass or fail. Configuration, hooks and why:
 # tests/schemathesis/. SCHEMATHESIS_EXAMPLES: examples per operation and phase.
+# PYTHONUNBUFFERED: with its output in a file, Schemathesis was seen to end
+# without writing out its last buffered report.
 SCHEMATHESIS_EXAMPLES ?= 40
 .PHONY: test-schemathesis
 test-schemathesis: $(VENV)/.installed ## openapi.yaml against the local emulator (Schemathesis: 5xx, refusals, answer schemas)
@@ -102,7 +104,7 @@ test-schemathesis: $(VENV)/.installed ## openapi.yaml against the local emulator
 	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ 60 && \
 	$(VENV)/bin/python tests/schemathesis/fixture.py http://127.0.0.1:$$port st-fixture && \
 	echo "local emulator on 127.0.0.1:$$port (log: $(VENV)/schemathesis-emulator.log)" && \
-	S3_PROXY_SCHEMATHESIS_BUCKET=st-fixture $(VENV)/bin/schemathesis --config-file tests/schemathesis/schemathesis.toml \
+	PYTHONUNBUFFERED=1 S3_PROXY_SCHEMATHESIS_BUCKET=st-fixture $(VENV)/bin/schemathesis --config-file tests/schemathesis/schemathesis.toml \
 	  run openapi.yaml --url http://127.0.0.1:$$port --max-examples $(SCHEMATHESIS_EXAMPLES)
 
 # The function is the `s3-proxy` binary without the `local` feature. arm64 (the

@@ -45,7 +45,23 @@ pub const TRANSPORT: &[&str] = &["last-modified", "accept-ranges"];
 
 /// Headers compared on a PUT or DELETE answer (no entity headers there).
 pub fn compared_on_write(name: &str) -> bool {
-    name == "etag" || (compared_header(name) && name.starts_with("x-amz-"))
+    // x-amz-tagging-count answers GET and HEAD (moto also sends it on PUT).
+    name == "etag"
+        || (compared_header(name) && name.starts_with("x-amz-") && name != "x-amz-tagging-count")
+}
+
+/// A metadata value as a client reads it: S3 answers a non-ASCII value RFC
+/// 2047 encoded (`=?UTF-8?B?...?=`), moto as it was sent; both are the same
+/// value.
+pub fn decoded_meta(value: &str) -> String {
+    use base64::Engine;
+    value
+        .strip_prefix("=?UTF-8?B?")
+        .or_else(|| value.strip_prefix("=?utf-8?b?"))
+        .and_then(|rest| rest.strip_suffix("?="))
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_else(|| value.to_string())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +181,8 @@ pub fn diff_headers(
         // value is not compared.
         let same = if k == "last-modified" {
             x.is_some() == y.is_some()
+        } else if k.starts_with("x-amz-meta-") {
+            x.map(|v| decoded_meta(v)) == y.map(|v| decoded_meta(v))
         } else {
             x == y
         };

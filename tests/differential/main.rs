@@ -195,8 +195,13 @@ impl Pair<'_> {
         let buckets = (self.subject.bucket.as_str(), self.reference.bucket.as_str());
         for (i, step) in steps.iter().enumerate() {
             counts.steps += 1;
-            let call_s = step.call(&mem_s, buckets.0, names.proxied);
-            let call_r = step.call(&mem_r, buckets.1, false);
+            let (role_s, role_r) = if names.proxied {
+                (Role::Proxy, Role::ProxyReference)
+            } else {
+                (Role::Direct, Role::Direct)
+            };
+            let call_s = step.call(&mem_s, buckets.0, role_s);
+            let call_r = step.call(&mem_r, buckets.1, role_r);
             let diverged = |details: Vec<String>, a: &Answer, b: Option<&Answer>| Divergence {
                 step: i,
                 shape: step.shape(),

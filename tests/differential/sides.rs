@@ -73,8 +73,36 @@ pub fn documented_content_type(key: &str) -> String {
         .to_string()
 }
 
+/// Who makes a step: the proxy, aws-sdk-s3 as the proxy's reference (which
+/// sends the request the proxy documents it makes of the client's), or
+/// aws-sdk-s3 on its own (store vs moto).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Role {
+    Proxy,
+    ProxyReference,
+    Direct,
+}
+
+/// One `bytes=` range the proxy honours (first <= last); anything else it
+/// documents as ignored (openapi.yaml: an invalid Range is ignored, as S3 and
+/// RFC 9110 say).
+pub fn honoured_range(range: &str) -> bool {
+    let Some(spec) = range.strip_prefix("bytes=") else {
+        return false;
+    };
+    let Some((first, last)) = spec.split_once('-') else {
+        return false;
+    };
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (first, last) {
+        ("", l) => number(l),
+        (f, "") => number(f),
+        (f, l) => number(f) && number(l) && f.parse::<u64>().ok() <= l.parse::<u64>().ok(),
+    }
+}
+
 impl Step {
-    pub fn call(&self, memory: &Memory, bucket: &str, proxied: bool) -> Call {
+    pub fn call(&self, memory: &Memory, bucket: &str, role: Role) -> Call {
         let mut call = Call {
             method: "GET",
             key: None,
@@ -97,7 +125,7 @@ impl Step {
                 call.key = Some(k.to_string());
                 match content_type {
                     Some(t) => call.headers.push(("content-type".into(), t.to_string())),
-                    None if !proxied => call
+                    None if role != Role::Proxy => call
                         .headers
                         .push(("content-type".into(), documented_content_type(k))),
                     None => {}
@@ -124,8 +152,9 @@ impl Step {
                     "HEAD"
                 };
                 call.key = Some(k.to_string());
+                let sent = range.filter(|r| role != Role::ProxyReference || honoured_range(r));
                 call.headers
-                    .extend(range.map(|r| ("range".to_string(), r.to_string())));
+                    .extend(sent.map(|r| ("range".to_string(), r.to_string())));
                 call.headers
                     .extend(conds.iter().map(|c| cond_header(*c, k, memory)));
             }
@@ -431,8 +460,16 @@ pub async fn direct(client: &Client, bucket: &str, call: &Call) -> Answer {
             }
         }
         req.set_uri(uri).expect("a valid URI");
+        // The first value of a name replaces what the SDK set; a repeated
+        // name is sent repeated, as the proxy receives it.
+        let mut seen: Vec<&str> = Vec::new();
         for (k, v) in &headers {
-            req.headers_mut().insert(k.clone(), v.clone());
+            if seen.contains(&k.as_str()) {
+                req.headers_mut().append(k.clone(), v.clone());
+            } else {
+                req.headers_mut().insert(k.clone(), v.clone());
+                seen.push(k);
+            }
         }
     };
     macro_rules! send {

@@ -8,6 +8,13 @@ What they do, and why each is not a loosening of the checks:
   removed from the schema as loaded here, so Schemathesis neither sends a fake
   Authorization header nor expects a 401/403 without one (ST203 "missing
   required header" and the `ignored_auth` check test API Gateway, not us).
+- No CORS preflights. openapi.yaml's OPTIONS operations exist only when the
+  stack sets CorsAllowOrigins; the local emulator runs without it, where
+  OPTIONS is a 405 like any method a path does not serve.
+- An object's bytes are bytes. GET answers an object with its own
+  Content-Type (`application/json`, `application/xml`, ...), documented as
+  `format: binary`: the JSON and XML readers here leave those alone instead of
+  parsing a stored object (or a range of one) as a document.
 - XML answers are checked against their schemas. Schemathesis validates only
   JSON by itself; S3's documents are XML, so `application/xml` answers are read
   into JSON-like values following the schema's own `xml` annotations (element
@@ -24,8 +31,12 @@ What they do, and why each is not a loosening of the checks:
   tests) are left as generated and must be refused.
 - `Accept: application/json` in about a third of the requests that send an
   Accept header, so the JSON twins of the documents are checked as well.
-- POST on an object carries exactly one of `?uploads` and `?uploadId`, which
-  OpenAPI 3.0 cannot say of two query parameters (the description does).
+- Relations between parameters that OpenAPI 3.0 cannot state (before_call,
+  positive cases only): POST carries exactly one of `?uploads` and
+  `?uploadId`, DELETE not both `?uploadId` and `?versionId`; the three SSE-C
+  headers come together with a consistent key (and not on reads, which would
+  need the object's own key), KMS headers with `x-amz-server-side-encryption:
+  aws:kms`, not SSE-C with SSE-S3/KMS.
 """
 
 import base64
@@ -51,6 +62,9 @@ def before_load_schema(context, raw_schema):
     # Auth off locally: see the module doc.
     raw_schema.pop("security", None)
     for methods in raw_schema.get("paths", {}).values():
+        # CORS preflights exist only when the stack sets CorsAllowOrigins
+        # (openapi.yaml); the local emulator runs without it.
+        methods.pop("options", None)
         for operation in methods.values():
             if isinstance(operation, dict):
                 operation.pop("security", None)
@@ -87,16 +101,79 @@ MD5_FORM = re.compile(r"[A-Za-z0-9+/]{22}==")
 SHA256_FORM = re.compile(r"[A-Za-z0-9+/]{43}=")
 
 
+# The SSE-C key the hooks use: 32 bytes, and its MD5, both base64.
+SSE_C_KEY = base64.b64encode(b"k" * 32).decode()
+SSE_C_KEY_MD5 = base64.b64encode(hashlib.md5(b"k" * 32).digest()).decode()
+SSE_C = (
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-server-side-encryption-customer-key",
+    "x-amz-server-side-encryption-customer-key-md5",
+)
+KMS = (
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-context",
+    "x-amz-server-side-encryption-bucket-key-enabled",
+)
+
+
+def _is_positive(case) -> bool:
+    meta = getattr(case, "_meta", None)
+    return meta is None or str(meta.generation.mode) == "positive"
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if case.operation.path != "/{folder}/{item}" or case.method.upper() != "PUT":
-        return
-    headers = case.headers or {}
+    """Relations between parameters that OpenAPI 3.0 cannot state, applied in
+    every phase (the coverage phase does not run the map_* hooks). In positive
+    cases only, so negative cases still send what they generated."""
+    path, method = case.operation.path, case.method.upper()
+    positive = _is_positive(case)
+    query = case.query if case.query is not None else {}
+    headers = case.headers if case.headers is not None else {}
+    if path == "/{folder}/{item}" and positive:
+        # POST takes exactly one of ?uploads and ?uploadId; DELETE one of
+        # ?uploadId (abort an upload) and ?versionId (delete a version).
+        if method == "POST":
+            if "uploads" in query:
+                query.pop("uploadId", None)
+            elif "uploadId" not in query:
+                query["uploads"] = ""
+            else:  # size and parts describe a plan, not a completion
+                query.pop("size", None)
+                query.pop("parts", None)
+        if method == "DELETE" and "uploadId" in query:
+            query.pop("versionId", None)
+        names = {name.lower(): name for name in headers}
+        sse_c = [names[h] for h in SSE_C if h in names]
+        if method in ("GET", "HEAD"):
+            # SSE-C on a read needs the key the object was written with.
+            for name in sse_c:
+                del headers[name]
+        elif method == "PUT":
+            sse = names.get("x-amz-server-side-encryption")
+            if any(h in names for h in KMS) and sse is None:
+                headers["x-amz-server-side-encryption"] = "aws:kms"
+                sse = "x-amz-server-side-encryption"
+            if sse is not None and not str(headers[sse]).startswith("aws:kms"):
+                for h in KMS:
+                    headers.pop(names.get(h, h), None)
+            if sse_c and sse is not None:
+                for name in sse_c:  # SSE-C or SSE-S3/KMS, not both
+                    del headers[name]
+            elif sse_c:
+                for name in sse_c:  # all three, consistent
+                    del headers[name]
+                headers[SSE_C[0]] = "AES256"
+                headers[SSE_C[1]] = SSE_C_KEY
+                headers[SSE_C[2]] = SSE_C_KEY_MD5
+    if path == "/{folder}/{item}" and method == "PUT":
+        _fix_checksums(case, headers, positive)
+
+
+def _fix_checksums(case, headers, positive):
     names = {name.lower(): name for name in headers}
     md5 = names.get("content-md5")
     sha = names.get("x-amz-checksum-sha256")
-    meta = getattr(case, "_meta", None)
-    positive = meta is None or str(meta.generation.mode) == "positive"
     # In a positive case every checksum is made right (the coverage phase
     # sends short values such as `0` as "valid" despite the pattern); in a
     # negative one only the well-formed ones, so malformed ones are still sent.
@@ -137,7 +214,7 @@ def _response_schema(operation, status: int, media_type: str):
     response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
     response = _resolve(response) or {}
     content = response.get("content", {})
-    media = content.get(media_type) or content.get("application/xml") or {}
+    media = content.get(media_type) or content.get("application/xml") or content.get("*/*") or {}
     return _resolve(media.get("schema"))
 
 
@@ -205,8 +282,23 @@ def _convert(element, schema):
     return out
 
 
+def _is_bytes(schema) -> bool:
+    return bool(schema) and schema.get("type") == "string" and schema.get("format") == "binary"
+
+
+@schemathesis.deserializer("application/json")
+def read_json(ctx, response):
+    # An object's bytes are documented as bytes (`format: binary`) whatever
+    # their Content-Type: a JSON object, or a range of one, is not a document.
+    if _is_bytes(_response_schema(ctx.operation, response.status_code, "*/*")):
+        return ""
+    return response.json()
+
+
 @schemathesis.deserializer("application/xml", "text/xml")
 def read_xml(ctx, response):
+    if _is_bytes(_response_schema(ctx.operation, response.status_code, "*/*")):
+        return ""
     try:
         root = ET.fromstring(response.content)
     except ET.ParseError as e:
@@ -223,18 +315,3 @@ def read_xml(ctx, response):
         # the schema's required properties are missing and it is reported.
         return {"__root__": _local(root.tag)}
     return _convert(root, schema)
-
-
-@schemathesis.hook
-def map_query(context, query):
-    # POST on an object takes exactly one of `?uploads` (a presigned upload
-    # plan) and `?uploadId=ID` (complete that upload), which OpenAPI 3.0
-    # cannot say of two query parameters.
-    operation = context.operation
-    if operation is None or operation.method.lower() != "post" or query is None:
-        return query
-    if "uploads" in query and "uploadId" in query:
-        del query["uploadId"]
-    elif "uploads" not in query and "uploadId" not in query:
-        query["uploads"] = ""
-    return query
