@@ -113,7 +113,13 @@ pub fn step() -> impl Strategy<Value = Step> {
         4 => Just(Vec::new()),
         1 => prop::collection::vec(pick(EXTRA_HEADERS), 1..=2),
     ];
-    (op(), query, headers).prop_map(|(op, query, headers)| Step { op, query, headers })
+    (op(), query, headers).prop_map(|(op, query, mut headers)| {
+        // A group drawn twice is sent once: a repeated x-amz-* header is not
+        // what this test is about (moto joins the two values).
+        headers.sort_by_key(|g| g[0].0);
+        headers.dedup_by_key(|g| g[0].0);
+        Step { op, query, headers }
+    })
 }
 
 pub fn simpler(steps: &[Step]) -> Vec<Vec<Step>> {
