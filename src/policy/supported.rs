@@ -3,7 +3,7 @@
 //! refused before S3 is called.
 
 use crate::error::ApiError;
-use crate::operation::Operation;
+use crate::operation::{Operation, ResponseOverrides};
 use http::HeaderMap;
 
 /// What one operation takes besides its method and path.
@@ -14,6 +14,8 @@ struct Accepts {
     headers: &'static [&'static str],
     /// S3 request headers, by prefix (`x-amz-meta-`).
     prefixes: &'static [&'static str],
+    /// GetObject's `response-*` overrides.
+    overrides: bool,
 }
 
 const CONDITIONS: [&str; 4] = [
@@ -27,16 +29,6 @@ const SSE_C: [&str; 3] = [
     "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-server-side-encryption-customer-key",
     "x-amz-server-side-encryption-customer-key-md5",
-];
-
-const OBJECT_READ_QUERY: [&str; 7] = [
-    "versionId",
-    "response-cache-control",
-    "response-content-disposition",
-    "response-content-encoding",
-    "response-content-language",
-    "response-content-type",
-    "response-expires",
 ];
 
 const OBJECT_READ_HEADERS: [&str; 8] = [
@@ -81,6 +73,7 @@ fn accepts(op: &Operation) -> Accepts {
         query: &[],
         headers: &[],
         prefixes: &[],
+        overrides: false,
     };
     match op {
         Operation::ListBuckets | Operation::DeleteBucket { .. } => none,
@@ -92,6 +85,7 @@ fn accepts(op: &Operation) -> Accepts {
                 "continuation-token",
                 "start-after",
                 "list-type",
+                "encoding-type",
             ],
             ..none
         },
@@ -100,7 +94,8 @@ fn accepts(op: &Operation) -> Accepts {
             ..none
         },
         Operation::GetObject(_) | Operation::HeadObject(_) => Accepts {
-            query: &OBJECT_READ_QUERY,
+            query: &["versionId"],
+            overrides: true,
             headers: &OBJECT_READ_HEADERS,
             ..none
         },
@@ -217,7 +212,10 @@ pub fn supported(
     let accepts = accepts(op);
     for (name, value) in query {
         let name = name.as_str();
-        if accepts.query.contains(&name) || is_signature_parameter(name) {
+        if accepts.query.contains(&name)
+            || (accepts.overrides && ResponseOverrides::PARAMETERS.contains(&name))
+            || is_signature_parameter(name)
+        {
             continue;
         }
         if name == "x-id" {
