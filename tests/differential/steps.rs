@@ -71,6 +71,7 @@ pub const EXTRA_QUERY: &[(&str, Option<&str>)] = &[
     ("response-content-type", Some("")),
     ("response-cache-control", Some("no-store")),
     ("foo", Some("bar")),
+    ("aééé", Some("1")),
     ("x-amz-junk", Some("1")),
 ];
 
