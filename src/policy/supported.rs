@@ -264,7 +264,7 @@ pub fn supported(
             )));
         }
         if (s3_header || name == "range") && headers.get_all(name).iter().nth(1).is_some() {
-            return Err(ApiError::InvalidArgument(format!(
+            return Err(ApiError::InvalidRequest(format!(
                 "the header {name} is given more than once"
             )));
         }
@@ -565,14 +565,14 @@ mod tests {
                 "/b-1/k",
                 vec![],
                 vec![("if-match", "\"a\""), ("if-match", "\"b\"")],
-                Some("InvalidArgument"),
+                Some("InvalidRequest"),
             ),
             (
                 "PUT",
                 "/b-1/k",
                 vec![],
                 vec![("x-amz-meta-a", "1"), ("x-amz-meta-a", "2")],
-                Some("InvalidArgument"),
+                Some("InvalidRequest"),
             ),
         ];
         for (method, path, query, headers, expected) in cases {
