@@ -167,7 +167,7 @@ async fn encryption_is_stored_as_asked_and_echoed() {
 
     // SSE-C: the object opens with its key only.
     let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes, base64
-    let key_md5 = "zZ5FnqcIqUjVwvWmyog4zw==";
+    let key_md5 = "hRasmdxgYDKV3nvbahU1MA==";
     let with_key = |r: HttpRequest| {
         r.header("x-amz-server-side-encryption-customer-algorithm", "AES256")
             .header("x-amz-server-side-encryption-customer-key", key)

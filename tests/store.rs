@@ -593,6 +593,17 @@ async fn ranges_metadata_and_content_headers_come_back() {
         let got = out.body.collect().await.unwrap().to_vec();
         assert!(got == body[first..=last], "{range}");
     }
+    // A ranged HEAD: 206 with the range's length, as S3 answers it.
+    let out = c
+        .head_object()
+        .bucket("meta")
+        .key("obj")
+        .range("bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.content_length(), Some(10));
+    assert_eq!(out.content_range(), Some("bytes 0-9/300000"));
     // Large bodies stream; whole-object reads come back whole.
     assert_eq!(get(c, "meta", "obj").await, body);
     // response-* overrides, as S3 applies them.

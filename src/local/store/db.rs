@@ -79,6 +79,35 @@ pub struct Attrs {
     /// `x-amz-checksum-*` values verified at upload, by algorithm name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checksums: BTreeMap<String, String>,
+    /// Server-side encryption as asked (recorded and echoed; the local store
+    /// does not encrypt its files).
+    #[serde(default, skip_serializing_if = "Encryption::is_none")]
+    pub encryption: Encryption,
+    /// Object tags, in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+}
+
+/// `x-amz-server-side-encryption*` of an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_key_enabled: Option<bool>,
+    /// SSE-C: the algorithm and the MD5 of the customer's key (never the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_algorithm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_key_md5: Option<String>,
+}
+
+impl Encryption {
+    fn is_none(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Attrs {
@@ -372,6 +401,22 @@ pub fn put_object(
         attrs.to_json()
     ])?;
     Ok(old.filter(|b| *b != row.blob))
+}
+
+/// Replaces an object's attributes (its tags).
+pub fn set_attrs(
+    tx: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    attrs: &Attrs,
+) -> Result<(), StoreError> {
+    let changed = tx
+        .prepare_cached("UPDATE objects SET attrs = ?3 WHERE bucket = ?1 AND key = ?2")?
+        .execute(params![bucket, key.as_bytes(), attrs.to_json()])?;
+    if changed == 0 {
+        return Err(StoreError::NoSuchKey);
+    }
+    Ok(())
 }
 
 /// Deletes an object; its blob, if it existed.

@@ -139,6 +139,7 @@ fn old_attrs(root: &Path, bucket: &str, key: &str) -> (Attrs, Option<String>) {
         website_redirect_location: old.website_redirect_location,
         metadata: old.user_metadata.unwrap_or_default().into_iter().collect(),
         checksums,
+        ..Attrs::default()
     };
     (attrs, etag)
 }

@@ -8,7 +8,8 @@
 //! - [`blobs`]: object bytes in immutable files named by random ids, written
 //!   while streaming and named by the database only once complete;
 //! - [`list`]: ListObjects as an ordered range scan;
-//! - [`objects`], [`multipart`], [`buckets`]: the S3 operations;
+//! - [`objects`], [`multipart`], [`buckets`], [`extras`] (encryption,
+//!   tags): the S3 operations;
 //! - [`migrate`]: a data folder in s3s-fs's layout (the store before this
 //!   one) imported on first start.
 //!
@@ -19,6 +20,7 @@
 mod blobs;
 mod buckets;
 mod db;
+mod extras;
 mod list;
 mod migrate;
 mod multipart;
@@ -313,6 +315,27 @@ impl S3 for LocalStore {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         self.copy_object_impl(req).await
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        self.get_object_tagging_impl(req).await
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        self.put_object_tagging_impl(req).await
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        self.delete_object_tagging_impl(req).await
     }
 
     async fn create_multipart_upload(

@@ -74,13 +74,15 @@ impl LocalStore {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let input = req.input;
-        if input.sse_customer_algorithm.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "Server-side encryption with customer keys is not implemented by the local store"
-            ));
-        }
-        let upload = UploadRow {
+        super::objects::refuse_unkept!(input)?;
+        let encryption = super::extras::for_write(
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
+            input.bucket_key_enabled,
+            super::objects::customer_key!(input),
+        )?;
+        let tags = super::extras::parse_tagging(input.tagging.as_deref())?;
+        let mut upload = UploadRow {
             id: new_id().map_err(S3Error::from)?,
             bucket: input.bucket.clone(),
             key: input.key.clone(),
@@ -97,7 +99,10 @@ impl LocalStore {
                 input.metadata,
             ),
         };
+        upload.attrs.encryption = encryption;
+        upload.attrs.tags = tags;
         let id = upload.id.clone();
+        let echo = upload.attrs.encryption.clone();
         self.blocking(move |s| {
             s.db.write(|tx| {
                 db::require_bucket(tx, &upload.bucket)?;
@@ -105,12 +110,14 @@ impl LocalStore {
             })
         })
         .await?;
-        Ok(S3Response::new(CreateMultipartUploadOutput {
+        let mut out = CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
             upload_id: Some(id),
             ..Default::default()
-        }))
+        };
+        super::objects::echo_encryption!(out, &echo);
+        Ok(S3Response::new(out))
     }
 
     pub(super) async fn upload_part_impl(

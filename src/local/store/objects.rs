@@ -112,7 +112,7 @@ pub fn check_write(
 }
 
 /// Versioning is off: only the `null` version exists.
-fn no_versions(version_id: Option<&str>) -> S3Result<()> {
+pub(super) fn no_versions(version_id: Option<&str>) -> S3Result<()> {
     match version_id {
         None | Some("null") => Ok(()),
         Some(_) => Err(s3_error!(InvalidArgument, "Invalid version id specified")),
@@ -170,7 +170,7 @@ pub fn attrs_of(
         expires,
         website_redirect_location,
         metadata: metadata.unwrap_or_default().into_iter().collect(),
-        checksums: Default::default(),
+        ..Attrs::default()
     }
 }
 
@@ -438,7 +438,14 @@ impl LocalStore {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let input = req.input;
-        no_sse_c(input.sse_customer_algorithm.as_deref())?;
+        refuse_unkept!(input)?;
+        let encryption = super::extras::for_write(
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
+            input.bucket_key_enabled,
+            customer_key!(input),
+        )?;
+        let tags = super::extras::parse_tagging(input.tagging.as_deref())?;
         let class = storage_class(input.storage_class.as_ref())?;
         let mut checksums = Checksums::new(
             [
@@ -485,6 +492,8 @@ impl LocalStore {
             input.metadata,
         );
         attrs.checksums = checksums.verify(received.checksum)?;
+        attrs.encryption = encryption;
+        attrs.tags = tags;
         let mut writer = received.writer;
         writer
             .place()
@@ -498,9 +507,8 @@ impl LocalStore {
             modified_ms: now_ms(),
             class,
         };
-        let out = PutObjectOutput {
+        let mut out = PutObjectOutput {
             e_tag: Some(etag(&row.etag)),
-            size: Some(row.size as i64),
             checksum_crc32: attrs.checksums.get("crc32").cloned(),
             checksum_crc32c: attrs.checksums.get("crc32c").cloned(),
             checksum_sha1: attrs.checksums.get("sha1").cloned(),
@@ -508,6 +516,7 @@ impl LocalStore {
             checksum_crc64nvme: attrs.checksums.get("crc64nvme").cloned(),
             ..Default::default()
         };
+        echo_encryption!(out, &attrs.encryption);
         self.commit_object(bucket, row, attrs, writer, if_match, if_none_match)
             .await?;
         Ok(S3Response::new(out))
@@ -550,7 +559,6 @@ impl LocalStore {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
         no_versions(input.version_id.as_deref())?;
-        no_sse_c(input.sse_customer_algorithm.as_deref())?;
         if input.part_number.is_some() {
             return Err(s3_error!(
                 NotImplemented,
@@ -564,8 +572,15 @@ impl LocalStore {
             if_unmodified_since: input.if_unmodified_since,
         };
         let found = self
-            .find(input.bucket, input.key, conditions, input.range, true)
+            .find(
+                input.bucket.clone(),
+                input.key.clone(),
+                conditions,
+                input.range,
+                true,
+            )
             .await?;
+        super::extras::check_read(&found.attrs.encryption, customer_key!(input))?;
         let (start, len) = match &found.range {
             Some(r) => (r.start, r.end - r.start),
             None => (0, found.row.size),
@@ -576,7 +591,7 @@ impl LocalStore {
             None => StreamingBlob::from(s3s::Body::from(Bytes::new())),
         };
         let whole = found.range.is_none();
-        let checksums = checksum_headers(&found.attrs, whole && input.checksum_mode.is_some());
+        let checksums = checksum_headers(&found.attrs, whole);
         let attrs = found.attrs;
         let mut out = GetObjectOutput {
             body: Some(body),
@@ -606,8 +621,10 @@ impl LocalStore {
             checksum_sha1: checksums[2].clone(),
             checksum_sha256: checksums[3].clone(),
             checksum_crc64nvme: checksums[4].clone(),
+            tag_count: (!attrs.tags.is_empty()).then_some(attrs.tags.len() as i32),
             ..Default::default()
         };
+        echo_encryption!(out, &attrs.encryption);
         // response-* query parameters override what is stored, as S3 does.
         if let Some(v) = input.response_content_type {
             out.content_type = Some(v);
@@ -643,18 +660,22 @@ impl LocalStore {
             if_unmodified_since: input.if_unmodified_since,
         };
         let found = self
-            .find(input.bucket, input.key, conditions, input.range, false)
+            .find(
+                input.bucket.clone(),
+                input.key.clone(),
+                conditions,
+                input.range,
+                false,
+            )
             .await?;
+        super::extras::check_read(&found.attrs.encryption, customer_key!(input))?;
         let (start, len) = match &found.range {
             Some(r) => (r.start, r.end - r.start),
             None => (0, found.row.size),
         };
-        let checksums = checksum_headers(
-            &found.attrs,
-            found.range.is_none() && input.checksum_mode.is_some(),
-        );
+        let checksums = checksum_headers(&found.attrs, found.range.is_none());
         let attrs = found.attrs;
-        let out = HeadObjectOutput {
+        let mut out = HeadObjectOutput {
             accept_ranges: Some("bytes".into()),
             content_length: Some(len as i64),
             content_range: found.range.as_ref().map(|_| {
@@ -685,11 +706,9 @@ impl LocalStore {
             checksum_crc64nvme: checksums[4].clone(),
             ..Default::default()
         };
-        let mut response = S3Response::new(out);
-        if found.range.is_some() {
-            response.status = Some(http::StatusCode::PARTIAL_CONTENT);
-        }
-        Ok(response)
+        echo_encryption!(out, &attrs.encryption);
+        // 206 for a range: set by server::store_service (s3s ignores it here).
+        Ok(S3Response::new(out))
     }
 
     pub(super) async fn delete_object_impl(
@@ -793,6 +812,8 @@ impl LocalStore {
             }
         };
         no_versions(src_version.as_deref())?;
+        no_sse_c(input.sse_customer_algorithm.as_deref())?;
+        refuse_unkept!(input)?;
         let class = storage_class(input.storage_class.as_ref())?;
         let replace = input
             .metadata_directive
@@ -820,7 +841,23 @@ impl LocalStore {
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
             ));
         }
-        let attrs = if replace {
+        if found.attrs.encryption.customer_key_md5.is_some() {
+            return Err(s3_error!(
+                NotImplemented,
+                "Copying an object stored with a customer key is not implemented by the local store"
+            ));
+        }
+        let encryption = super::extras::for_write(
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
+            input.bucket_key_enabled,
+            super::extras::CustomerKey {
+                algorithm: None,
+                key: None,
+                key_md5: None,
+            },
+        )?;
+        let mut attrs = if replace {
             attrs_of(
                 input.content_type,
                 input.content_encoding,
@@ -834,6 +871,7 @@ impl LocalStore {
         } else {
             found.attrs
         };
+        attrs.encryption = encryption;
         let mut writer = self.inner.blobs.create().await.map_err(S3Error::from)?;
         let source = self.inner.blobs.path(&found.row.blob);
         let target = writer.temp_path().to_path_buf();
@@ -879,6 +917,70 @@ fn src_bucket_of(source: &CopySource) -> String {
     }
 }
 
+/// Features of a write the store does not keep (an encryption context,
+/// object lock, ACL grants) are refused, never ignored (a canned ACL is
+/// accepted: every object belongs to the one local owner).
+macro_rules! refuse_unkept {
+    ($input:expr) => {{
+        let unkept: [(&str, bool); 4] = [
+            (
+                "x-amz-server-side-encryption-context",
+                $input.ssekms_encryption_context.is_some(),
+            ),
+            (
+                "x-amz-object-lock-mode",
+                $input.object_lock_mode.is_some() || $input.object_lock_retain_until_date.is_some(),
+            ),
+            (
+                "x-amz-object-lock-legal-hold",
+                $input.object_lock_legal_hold_status.is_some(),
+            ),
+            (
+                "x-amz-grant-*",
+                $input.grant_full_control.is_some()
+                    || $input.grant_read.is_some()
+                    || $input.grant_read_acp.is_some()
+                    || $input.grant_write_acp.is_some(),
+            ),
+        ];
+        match unkept.iter().find(|(_, present)| *present) {
+            Some((name, _)) => Err(s3s::s3_error!(
+                NotImplemented,
+                "The local store does not implement {}",
+                name
+            )),
+            None => Ok(()),
+        }
+    }};
+}
+pub(super) use refuse_unkept;
+
+/// The SSE-C headers of an input (`$prefix`: `sse_customer` or
+/// `copy_source_sse_customer`).
+macro_rules! customer_key {
+    ($input:expr) => {
+        super::extras::CustomerKey {
+            algorithm: $input.sse_customer_algorithm.as_deref(),
+            key: $input.sse_customer_key.as_deref(),
+            key_md5: $input.sse_customer_key_md5.as_deref(),
+        }
+    };
+}
+pub(super) use customer_key;
+
+/// The echo of an object's encryption, for any output that has the fields.
+macro_rules! echo_encryption {
+    ($out:expr, $e:expr) => {{
+        let e: &super::db::Encryption = $e;
+        $out.server_side_encryption = e.algorithm.clone().map(ServerSideEncryption::from);
+        $out.ssekms_key_id = e.kms_key_id.clone();
+        $out.bucket_key_enabled = e.bucket_key_enabled;
+        $out.sse_customer_algorithm = e.customer_algorithm.clone();
+        $out.sse_customer_key_md5 = e.customer_key_md5.clone();
+    }};
+}
+pub(super) use echo_encryption;
+
 /// SSE with customer keys is not emulated: refused, never ignored.
 fn no_sse_c(algorithm: Option<&str>) -> S3Result<()> {
     match algorithm {
@@ -890,8 +992,9 @@ fn no_sse_c(algorithm: Option<&str>) -> S3Result<()> {
     }
 }
 
-/// The stored checksums, sent when the whole object is read with
-/// `x-amz-checksum-mode: ENABLED` (as S3 does).
+/// The stored checksums, sent whenever the whole object is read or headed
+/// (as moto and s3s-fs do; S3 waits for `x-amz-checksum-mode: ENABLED`,
+/// which the SDK sends on GetObject by default), so HEAD and GET agree.
 fn checksum_headers(attrs: &Attrs, send: bool) -> [Option<String>; 5] {
     ALGORITHMS.map(|name| {
         if send {
