@@ -517,9 +517,19 @@ impl LocalStore {
             ..Default::default()
         };
         echo_encryption!(out, &attrs.encryption);
+        // S3 names a class other than STANDARD in the answer (PutObjectOutput
+        // has no field for it).
+        let class_header = row
+            .class
+            .as_deref()
+            .and_then(|c| http::HeaderValue::from_str(c).ok());
         self.commit_object(bucket, row, attrs, writer, if_match, if_none_match)
             .await?;
-        Ok(S3Response::new(out))
+        let mut response = S3Response::new(out);
+        if let Some(class) = class_header {
+            response.headers.insert("x-amz-storage-class", class);
+        }
+        Ok(response)
     }
 
     /// Names a placed blob by a row, in one transaction with the bucket's
@@ -917,12 +927,16 @@ fn src_bucket_of(source: &CopySource) -> String {
     }
 }
 
-/// Features of a write the store does not keep (an encryption context,
-/// object lock, ACL grants) are refused, never ignored (a canned ACL is
+/// Features of a write the store does not keep (website redirects, an
+/// encryption context, object lock, ACL grants) are refused, never ignored (a canned ACL is
 /// accepted: every object belongs to the one local owner).
 macro_rules! refuse_unkept {
     ($input:expr) => {{
-        let unkept: [(&str, bool); 4] = [
+        let unkept: [(&str, bool); 5] = [
+            (
+                "x-amz-website-redirect-location",
+                $input.website_redirect_location.is_some(),
+            ),
             (
                 "x-amz-server-side-encryption-context",
                 $input.ssekms_encryption_context.is_some(),
