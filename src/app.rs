@@ -7,8 +7,9 @@
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::html;
 use crate::response::{self, Negotiation};
-use crate::route::{self, PathSource};
+use crate::route::{self, Operation, PathSource};
 use crate::s3::{Backend, Outcome};
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
@@ -30,6 +31,10 @@ pub struct Request {
     pub path_parameters: HashMap<String, String>,
     /// The stage-free path: the event's `path` (REST) or `rawPath` (HTTP API).
     pub raw_path: String,
+    /// The path as the browser sent it, stage or custom domain base path
+    /// included (`requestContext.path`; HTTP API: `rawPath`): where the
+    /// HTML index's links point.
+    pub client_path: String,
     /// Query parameters in order, repeated names kept.
     pub query: Vec<(String, String)>,
     /// The body, base64-decoded when the event said so.
@@ -91,11 +96,16 @@ impl App {
         };
         let resource = req.raw_path.clone();
         let method = req.method.clone();
+        let origin = req
+            .headers
+            .get(http::header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let result = match req.early.take() {
             Some(err) => Err(("Unrouted", None, err)),
             None => self.serve(req, &neg).await,
         };
-        let (operation, bucket, response) = match result {
+        let (operation, bucket, mut response) = match result {
             Ok((op, bucket, response)) => (op, bucket, response),
             Err((op, bucket, err)) => {
                 if err.status().is_server_error() {
@@ -105,6 +115,9 @@ impl App {
                 (op, bucket, response)
             }
         };
+        self.config
+            .cors
+            .decorate(origin.as_deref(), response.headers_mut());
         tracing::info!(
             request_id,
             method = %method,
@@ -127,6 +140,17 @@ impl App {
         (&'static str, Option<String>, Response<Body>),
         (&'static str, Option<String>, ApiError),
     > {
+        if req.method == Method::OPTIONS {
+            // A CORS preflight, whatever the path: the request it announces
+            // gets its own answer (a bad name's 400 too).
+            return match self.config.cors.preflight(&req.headers) {
+                Ok(headers) => Ok(("Preflight", None, response::preflight(headers))),
+                Err(refusal) => Err(("Preflight", None, refusal.into())),
+            };
+        }
+        let html = self.config.html_index
+            && req.method == Method::GET
+            && html::wants_html(neg.accept.as_deref());
         let params = &req.path_parameters;
         // Greedy `{proxy+}` at the root carries the whole path; `{folder}` and
         // `{item}`/`{item+}` carry it in pieces.
@@ -139,8 +163,12 @@ impl App {
             (None, Some(path)) => PathSource::Raw(path),
             (None, None) => PathSource::Raw(&req.raw_path),
         };
-        let op = route::route(&req.method, source, &req.query, &req.headers, req.body)
+        let mut op = route::route(&req.method, source, &req.query, &req.headers, req.body)
             .map_err(|e| ("Unrouted", None, e))?;
+        if html && let Operation::ListObjects { list, .. } = &mut op {
+            // A page shows one level, folders first.
+            list.delimiter.get_or_insert_with(|| "/".into());
+        }
         let (name, bucket) = (op.name(), op.bucket().map(str::to_string));
         let upload_path = req.raw_path;
         route::authorize(&self.config, &op, &upload_path).map_err(|e| (name, bucket.clone(), e))?;
@@ -150,8 +178,18 @@ impl App {
             .await
             .map_err(|e| (name, bucket.clone(), e))?;
         let outcome = self.filter_buckets(outcome);
-        let response = response::render(outcome, neg, &self.config.binary_media_types)
-            .map_err(|e| (name, bucket.clone(), e))?;
+        let response = match outcome {
+            Outcome::Buckets(list) if html => {
+                let mount = html::mount_of(&req.client_path, None);
+                response::html_page(html::buckets_page(&list, &mount))
+            }
+            Outcome::Objects(list) if html => {
+                let mount = html::mount_of(&req.client_path, Some(&list.name));
+                response::html_page(html::objects_page(&list, &mount))
+            }
+            outcome => response::render(outcome, neg, &self.config.binary_media_types)
+                .map_err(|e| (name, bucket.clone(), e))?,
+        };
         Ok((name, bucket, response))
     }
 

@@ -86,6 +86,9 @@ pub enum ApiError {
     /// S3 did not answer in time.
     #[error("The storage backend did not answer in time")]
     BackendTimeout,
+    /// A CORS preflight (`OPTIONS`) refused: 403, or 400 when it is not one.
+    #[error("{0}")]
+    Cors(#[from] crate::cors::Refusal),
     /// Anything else: the detail is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -158,6 +161,7 @@ impl ApiError {
             Self::BackendUnreachable | Self::BadBackendAnswer(_) => StatusCode::BAD_GATEWAY,
             Self::BackendTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Cors(refusal) => refusal.status(),
         }
     }
 
@@ -181,6 +185,7 @@ impl ApiError {
             Self::BackendUnreachable | Self::BadBackendAnswer(_) => "BadGateway",
             Self::BackendTimeout => "GatewayTimeout",
             Self::Internal(_) => "InternalError",
+            Self::Cors(refusal) => refusal.code(),
         }
     }
 

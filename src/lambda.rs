@@ -216,6 +216,7 @@ pub fn request(event: Event, context: &Context) -> Request {
                 method: ev.http_method,
                 headers,
                 path_parameters: ev.path_parameters,
+                client_path: ev.request_context.path.unwrap_or_default(),
                 raw_path: ev.path.unwrap_or_default(),
                 query: pairs(&query),
                 body,
@@ -241,6 +242,7 @@ pub fn request(event: Event, context: &Context) -> Request {
             };
             let (body, early) = body(ev.body, ev.is_base64_encoded);
             Request {
+                client_path: ev.raw_path.clone().unwrap_or_default(),
                 method: ev.request_context.http.method,
                 headers,
                 path_parameters: ev.path_parameters,

@@ -18,13 +18,18 @@
 //!   text-or-binary decision for every body.
 //! - [`error`]: [`error::ApiError`], the one error type.
 //! - [`config`], [`media`]: the environment and API Gateway's binaryMediaTypes.
+//! - [`cors`]: pure; which browser origins may call the API, their answer
+//!   headers and the preflight.
+//! - [`html`]: pure; listings as pages for people in a browser (HTML index).
 //! - `local` (feature `local`): the API Gateway REST emulator and the embedded
 //!   S3 store behind `make run`.
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod config;
+pub mod cors;
 pub mod error;
+pub mod html;
 pub mod lambda;
 pub mod media;
 pub mod response;

@@ -4,6 +4,8 @@
 //!   (`ANY`), the methods the spec documents are exactly the ones the pure router
 //!   serves, and for the others the router's 405 `Allow` lists exactly the
 //!   documented methods, which the spec's catch-all method documents as a 405.
+//!   `OPTIONS` is the CORS preflight, answered before routing: documented on
+//!   every path, without a signature.
 //! - `template.yaml`: its routes are the spec's paths (ANY on each, so that 405s
 //!   come from the function), every route needs IAM (SigV4) auth, the role never
 //!   grants `s3:*`, the function gets only environment variables it reads, and
@@ -29,7 +31,7 @@ const OPENAPI_METHODS: [&str; 8] = [
 ];
 
 /// The environment variables `Config::from_env` and the tracing setup read.
-const ENV_READ_BY_CODE: [&str; 9] = [
+const ENV_READ_BY_CODE: [&str; 13] = [
     "BINARY_MEDIA_TYPES",
     "ALLOWED_BUCKETS",
     "READ_ONLY",
@@ -38,6 +40,10 @@ const ENV_READ_BY_CODE: [&str; 9] = [
     "PRESIGN_EXPIRES_SECONDS",
     "S3_FORCE_PATH_STYLE",
     "BACKEND_TIMEOUT_MS",
+    "CORS_ALLOW_ORIGINS",
+    "CORS_ALLOW_CREDENTIALS",
+    "CORS_MAX_AGE_SECONDS",
+    "HTML_INDEX",
     "RUST_LOG",
 ];
 
@@ -194,8 +200,34 @@ fn openapi_documents_exactly_what_the_router_serves() {
             );
         }
 
+        // The preflight: on every path, unsigned, answered by the function's
+        // CORS module (not the router) when the origin is allowed.
+        let options = documented
+            .get("OPTIONS")
+            .unwrap_or_else(|| panic!("{template}: no OPTIONS (CORS preflight)"));
+        assert_eq!(
+            options
+                .get("security")
+                .and_then(Value::as_sequence)
+                .map(Vec::len),
+            Some(0),
+            "{template}: the preflight is sent without a signature"
+        );
+        let cors = s3_proxy::cors::Cors::from_lookup(|name| {
+            (name == "CORS_ALLOW_ORIGINS").then(|| "https://app.example.com".to_string())
+        })
+        .unwrap();
+        let mut preflight = HeaderMap::new();
+        preflight.insert("origin", "https://app.example.com".parse().unwrap());
+        preflight.insert("access-control-request-method", "GET".parse().unwrap());
+        assert!(cors.preflight(&preflight).is_ok(), "{template}");
+        let documented: BTreeMap<String, &Value> = documented
+            .into_iter()
+            .filter(|(method, _)| method != "OPTIONS")
+            .collect();
+
         for path in sample_paths(template) {
-            for method in METHODS {
+            for method in METHODS.iter().copied().filter(|m| *m != "OPTIONS") {
                 let query: Vec<String> = documented
                     .get(method)
                     .and_then(|op| op.get("parameters"))
