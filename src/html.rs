@@ -131,7 +131,10 @@ pub fn buckets_page(list: &BucketList, mount: &str) -> String {
         page.out.push_str(
             "<table id=\"listing\">\n<thead><tr><th>Name</th><th>Created</th></tr></thead>\n<tbody>\n",
         );
-        for bucket in &list.buckets {
+        // S3 lists buckets by name; not every S3-compatible store does.
+        let mut buckets: Vec<_> = list.buckets.iter().collect();
+        buckets.sort_by(|a, b| a.name.cmp(&b.name));
+        for bucket in buckets {
             let _ = writeln!(
                 page.out,
                 "<tr class=\"bucket\"><td class=\"name\"><a href=\"{}\">{}</a></td><td class=\"date\">{}</td></tr>",

@@ -376,3 +376,19 @@ async fn stored_markup_in_keys_is_inert_on_the_page() {
     assert!(html.contains(">script&gt;</a>"), "{html}");
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_preflight_fixture_is_answered_once_its_origin_is_allowed() {
+    let event = std::fs::read_to_string("events/preflight.json").unwrap();
+    let h = Harness::with_config(cors_config("https://app.example.com")).await;
+    let out = h.invoke(&event).await;
+    assert_eq!(out.status, 200, "{}", out.text());
+    assert_eq!(
+        out.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(
+        out.header("access-control-allow-headers"),
+        Some("authorization, content-type, x-amz-content-sha256, x-amz-date, x-amz-security-token")
+    );
+}
