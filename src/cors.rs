@@ -26,7 +26,7 @@ pub const ALLOW_METHODS: &str = "GET, HEAD, PUT, POST, DELETE";
 /// Request headers the API accepts from a page, by exact (lowercase) name:
 /// SigV4's, the object headers PutObject stores, and GetObject's range and
 /// conditions.
-pub const ALLOW_HEADERS: [&str; 20] = [
+pub const ALLOW_HEADERS: [&str; 19] = [
     "authorization",
     "x-amz-date",
     "x-amz-security-token",
@@ -46,7 +46,6 @@ pub const ALLOW_HEADERS: [&str; 20] = [
     "if-unmodified-since",
     "x-amz-acl",
     "x-amz-storage-class",
-    "x-amz-sdk-checksum-algorithm",
 ];
 
 /// Request headers accepted by prefix: user metadata and checksums.
