@@ -58,10 +58,10 @@ test-template: $(VENV)/.installed ## Lint template.yaml offline: cfn-lint, then 
 # the server is stopped when the tests end, pass or fail.
 .PHONY: test-moto
 test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server on loopback
-	@port=$$($(VENV)/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	@port=$$($(VENV)/bin/python tests/tools/free_port.py); \
 	$(VENV)/bin/moto_server -H 127.0.0.1 -p $$port > $(VENV)/moto.log 2>&1 & pid=$$!; \
 	trap "kill $$pid 2>/dev/null" EXIT; \
-	$(VENV)/bin/python -c 'import sys, time, urllib.request; exec("for _ in range(100):\n try:\n  urllib.request.urlopen(sys.argv[1]); break\n except Exception: time.sleep(0.2)")' http://127.0.0.1:$$port/; \
+	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ || exit 1; \
 	echo "moto S3 server on 127.0.0.1:$$port"; \
 	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
 	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability

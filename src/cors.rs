@@ -15,7 +15,7 @@
 //! `Access-Control-Expose-Headers` naming the headers a page needs to read
 //! (ETag, Content-Range, ...), when the request's Origin is allowed.
 
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// `CORS_MAX_AGE_SECONDS` when unset: how long a browser may reuse a preflight.
 pub const DEFAULT_MAX_AGE_SECONDS: u32 = 600;
@@ -110,15 +110,8 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// 400 for an OPTIONS that is not a preflight, 403 for a refused one.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::NoOrigin | Self::NoMethod => StatusCode::BAD_REQUEST,
-            _ => StatusCode::FORBIDDEN,
-        }
-    }
-
-    /// S3's codes for the same cases.
+    /// S3's codes for the same cases: `BadRequest` (400) for an OPTIONS that
+    /// is not a preflight, `AccessForbidden` (403) for a refused one.
     pub fn code(&self) -> &'static str {
         match self {
             Self::NoOrigin | Self::NoMethod => "BadRequest",
@@ -596,7 +589,7 @@ mod tests {
         }
         let off = Cors::default().preflight(&request(&[origin, put]));
         assert_eq!(off, Err(Refusal::Disabled));
-        assert_eq!(Refusal::Disabled.status(), 403);
-        assert_eq!(Refusal::NoOrigin.status(), 400);
+        assert_eq!(Refusal::Disabled.code(), "AccessForbidden");
+        assert_eq!(Refusal::NoOrigin.code(), "BadRequest");
     }
 }

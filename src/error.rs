@@ -2,7 +2,7 @@
 //!
 //! Every failure — a bad request caught before S3, an error S3 answered, a
 //! backend that cannot be reached — becomes an `ApiError`. It knows its HTTP
-//! status (one table, [`status_for_code`]) and renders itself as the S3-style
+//! status (one table, [`status_for_code`], which its code names) and renders itself as the S3-style
 //! `<Error>` document (or JSON when the client asked for it). A 5xx body never
 //! carries internal detail: the detail is logged by the caller before the
 //! conversion, and the body says only what S3 would say.
@@ -11,7 +11,6 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as SmithyResponse;
 use http::StatusCode;
-use serde::Serialize;
 
 /// Why a request did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,7 +85,8 @@ pub enum ApiError {
     /// S3 did not answer in time.
     #[error("The storage backend did not answer in time")]
     BackendTimeout,
-    /// A CORS preflight (`OPTIONS`) refused: 403, or 400 when it is not one.
+    /// A CORS preflight (`OPTIONS`) refused: `AccessForbidden` (403), or
+    /// `BadRequest` (400) when it is not a preflight at all, as S3 answers.
     #[error("{0}")]
     Cors(#[from] crate::cors::Refusal),
     /// Anything else: the detail is logged, never returned.
@@ -94,17 +94,20 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// The HTTP status for an S3 error code; `fallback` (the status S3 sent) for
-/// codes this table does not know.
+/// The one table from error code to HTTP status: S3's codes and the
+/// proxy's own. A code it does not know keeps `fallback` (the status S3
+/// sent, for S3's codes; 500 for ours).
 pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
     let status = match code {
-        "NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchUpload" | "NoSuchVersion" => 404,
+        "NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchUpload" | "NoSuchVersion"
+        | "NoSuchResource" => 404,
         "AccessDenied"
         | "AllAccessDisabled"
         | "InvalidAccessKeyId"
         | "SignatureDoesNotMatch"
         | "AccountProblem"
-        | "RequestTimeTooSkewed" => 403,
+        | "RequestTimeTooSkewed"
+        | "AccessForbidden" => 403,
         "BucketNotEmpty"
         | "BucketAlreadyExists"
         | "BucketAlreadyOwnedByYou"
@@ -120,6 +123,7 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
         | "MalformedXML"
         | "BadDigest"
         | "InvalidDigest"
+        | "InvalidBase64"
         | "InvalidLocationConstraint"
         | "IllegalLocationConstraintException"
         | "InvalidStorageClass"
@@ -129,12 +133,16 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
         | "MetadataTooLarge"
         | "InvalidPart"
         | "InvalidPartOrder"
-        | "XAmzContentSHA256Mismatch" => 400,
+        | "XAmzContentSHA256Mismatch"
+        | "BadRequest" => 400,
         "MethodNotAllowed" => 405,
+        "NotAcceptable" => 406,
         "MissingContentLength" => 411,
         "EntityTooLarge" => 413,
         "NotImplemented" => 501,
+        "BadGateway" => 502,
         "SlowDown" | "ServiceUnavailable" => 503,
+        "GatewayTimeout" => 504,
         "InternalError" => 500,
         _ => fallback,
     };
@@ -142,27 +150,13 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
 }
 
 impl ApiError {
+    /// The HTTP status: the one the code has in [`status_for_code`].
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::NoSuchResource(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InvalidBucketName(_)
-            | Self::KeyTooLong { .. }
-            | Self::InvalidArgument(_)
-            | Self::MalformedXml(_)
-            | Self::BadDigest
-            | Self::InvalidDigest
-            | Self::InvalidBase64 => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
-            Self::AccessDenied(_) => StatusCode::FORBIDDEN,
-            Self::S3 { status, code, .. } => status_for_code(code, *status),
-            Self::NotModified { .. } => StatusCode::NOT_MODIFIED,
-            Self::BackendUnreachable | Self::BadBackendAnswer(_) => StatusCode::BAD_GATEWAY,
-            Self::BackendTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Cors(refusal) => refusal.status(),
-        }
+        let fallback = match self {
+            Self::S3 { status, .. } => *status,
+            _ => 500,
+        };
+        status_for_code(self.code(), fallback)
     }
 
     /// The S3-style error code.
@@ -320,19 +314,6 @@ fn default_message(code: &str) -> &'static str {
     }
 }
 
-/// The body of an error response: `<Error><Code/><Message/><RequestId/></Error>`.
-#[derive(Debug, Serialize, PartialEq)]
-#[serde(rename = "Error", rename_all = "PascalCase")]
-pub struct ErrorBody {
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
-    pub request_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_request_id: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +337,57 @@ mod tests {
         ];
         for (code, sent, expected) in cases {
             assert_eq!(status_for_code(code, sent).as_u16(), expected, "{code}");
+        }
+    }
+
+    #[test]
+    fn every_variant_has_its_status_in_the_one_table() {
+        let cases = [
+            (ApiError::NoSuchResource("/x".into()), 404),
+            (
+                ApiError::MethodNotAllowed {
+                    method: "POST".into(),
+                    allow: "GET",
+                },
+                405,
+            ),
+            (ApiError::InvalidBucketName("B".into()), 400),
+            (ApiError::KeyTooLong { len: 2000 }, 400),
+            (ApiError::InvalidArgument("x".into()), 400),
+            (ApiError::BadDigest, 400),
+            (ApiError::InvalidDigest, 400),
+            (ApiError::MalformedXml("x".into()), 400),
+            (ApiError::InvalidBase64, 400),
+            (
+                ApiError::PayloadTooLarge {
+                    size: 2,
+                    limit: 1,
+                    upload_path: "/b/k".into(),
+                },
+                413,
+            ),
+            (
+                ApiError::NotAcceptable {
+                    content_type: "image/png".into(),
+                    binary_media_types: "image/png".into(),
+                },
+                406,
+            ),
+            (ApiError::AccessDenied("x".into()), 403),
+            (
+                ApiError::NotModified {
+                    etag: None,
+                    last_modified: None,
+                },
+                304,
+            ),
+            (ApiError::BackendUnreachable, 502),
+            (ApiError::BadBackendAnswer("x".into()), 502),
+            (ApiError::BackendTimeout, 504),
+            (ApiError::Internal("x".into()), 500),
+        ];
+        for (err, status) in cases {
+            assert_eq!(err.status().as_u16(), status, "{}", err.code());
         }
     }
 

@@ -16,7 +16,7 @@
 //! ([`mount_of`]): a relative link would lose the stage from `/prod`.
 
 use crate::media::first_accept_value;
-use crate::s3::{BucketList, ObjectList};
+use crate::outcome::{BucketList, ObjectList};
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::fmt::Write;
 use std::sync::LazyLock;
@@ -433,7 +433,7 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::s3::{BucketEntry, ObjectEntry};
+    use crate::outcome::{BucketEntry, ObjectEntry};
 
     fn entry(key: &str, size: i64) -> ObjectEntry {
         ObjectEntry {

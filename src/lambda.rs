@@ -57,18 +57,18 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
-/// The answer to API Gateway in its proxy-integration format, for the
+/// The Lambda proxy integration's response, in API Gateway's format for the
 /// event's version: REST puts every header in `multiValueHeaders`; HTTP API
 /// takes `headers` (repeated names joined with commas) and Set-Cookie as
 /// `cookies`. Serialized as lambda_http serializes its responses, except the
-/// body: see [`AnswerBody`].
+/// body: see [`ProxyBody`].
 #[derive(Debug)]
-pub struct Answer {
+pub struct ProxyResponse {
     rest: bool,
     status: u16,
     headers: HeaderMap,
     cookies: Vec<String>,
-    body: AnswerBody,
+    body: ProxyBody,
 }
 
 /// A response body ready for JSON. A binary body is kept as the JSON string
@@ -76,28 +76,28 @@ pub struct Answer {
 /// base64 needs no JSON escaping, and serde_json's byte-by-byte escaping of
 /// a 5.6 MB string cost more than the SIMD encoding.
 #[derive(Debug)]
-enum AnswerBody {
+enum ProxyBody {
     None,
     Text(String),
     Base64Json(String),
 }
 
-impl Answer {
+impl ProxyResponse {
     /// About the length of the answer's JSON, to size its buffer once.
     pub fn json_size_hint(&self) -> usize {
         let body = match &self.body {
-            AnswerBody::None => 0,
-            AnswerBody::Text(text) => text.len() + text.len() / 8,
-            AnswerBody::Base64Json(json) => json.len(),
+            ProxyBody::None => 0,
+            ProxyBody::Text(text) => text.len() + text.len() / 8,
+            ProxyBody::Base64Json(json) => json.len(),
         };
         body + 256 + 64 * self.headers.len()
     }
 }
 
-impl Serialize for Answer {
+impl Serialize for ProxyResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("Answer", 6)?;
+        let mut out = serializer.serialize_struct("ProxyResponse", 6)?;
         out.serialize_field("statusCode", &self.status)?;
         if self.rest {
             out.serialize_field("headers", &HeadersJson::Empty)?;
@@ -107,16 +107,16 @@ impl Serialize for Answer {
             out.serialize_field("cookies", &self.cookies)?;
         }
         match &self.body {
-            AnswerBody::None => {}
-            AnswerBody::Text(text) => out.serialize_field("body", text)?,
-            AnswerBody::Base64Json(json) => {
+            ProxyBody::None => {}
+            ProxyBody::Text(text) => out.serialize_field("body", text)?,
+            ProxyBody::Base64Json(json) => {
                 // Borrowed: validated (a fast scan), not copied.
                 let raw: &RawValue =
                     serde_json::from_str(json).map_err(serde::ser::Error::custom)?;
                 out.serialize_field("body", raw)?;
             }
         }
-        let base64 = matches!(self.body, AnswerBody::Base64Json(_));
+        let base64 = matches!(self.body, ProxyBody::Base64Json(_));
         out.serialize_field("isBase64Encoded", &base64)?;
         out.end()
     }
@@ -170,12 +170,14 @@ fn text(value: &http::HeaderValue) -> std::borrow::Cow<'_, str> {
 }
 
 /// Handles one invocation, as the Lambda runtime calls it.
-pub async fn invoke(app: &App, event: LambdaEvent<Event>) -> Result<Answer, Infallible> {
+pub async fn invoke(app: &App, event: LambdaEvent<Event>) -> Result<ProxyResponse, Infallible> {
     let LambdaEvent { payload, context } = event;
     let rest = matches!(payload, Event::Rest(_));
-    let request = request(payload, &context);
-    let response = app.answer(request).await;
-    Ok(answer(rest, response))
+    let response = match request(payload, &context) {
+        Ok(request) => app.handle(request).await,
+        Err(bad) => app.refuse(bad.request, bad.error),
+    };
+    Ok(ProxyResponse::new(rest, response))
 }
 
 /// Runs one event given as JSON, returning the response JSON: the path the
@@ -187,19 +189,27 @@ pub async fn invoke_json(
     context: Context,
 ) -> Result<String, serde_json::Error> {
     let payload: Event = serde_json::from_str(event)?;
-    let answer = match invoke(app, LambdaEvent::new(payload, context)).await {
-        Ok(answer) => answer,
+    let response = match invoke(app, LambdaEvent::new(payload, context)).await {
+        Ok(response) => response,
         Err(never) => match never {},
     };
-    let mut json = Vec::with_capacity(answer.json_size_hint());
-    serde_json::to_writer(&mut json, &answer)?;
+    let mut json = Vec::with_capacity(response.json_size_hint());
+    serde_json::to_writer(&mut json, &response)?;
     // serde_json writes UTF-8 only.
     Ok(String::from_utf8(json).unwrap_or_default())
 }
 
+/// An event the handler cannot serve as sent (its body is not the base64 it
+/// claims to be): what was read of it, and why it is refused.
+#[derive(Debug)]
+pub struct BadEvent {
+    pub request: Request,
+    pub error: ApiError,
+}
+
 /// What the handler reads of an event, moved out of it (no copies).
-pub fn request(event: Event, context: &Context) -> Request {
-    let mut request = match event {
+pub fn request(event: Event, context: &Context) -> Result<Request, Box<BadEvent>> {
+    let (mut request, body) = match event {
         Event::Rest(ev) => {
             let ev = *ev;
             // lambda_http's rule: multi-value headers, overridden per name by
@@ -211,18 +221,18 @@ pub fn request(event: Event, context: &Context) -> Request {
             } else {
                 ev.multi_value_query_string_parameters
             };
-            let (body, early) = body(ev.body, ev.is_base64_encoded);
-            Request {
+            let body = body(ev.body, ev.is_base64_encoded);
+            let request = Request {
                 method: ev.http_method,
                 headers,
                 path_parameters: ev.path_parameters,
                 client_path: ev.request_context.path.unwrap_or_default(),
                 raw_path: ev.path.unwrap_or_default(),
                 query: pairs(&query),
-                body,
-                early,
+                body: Bytes::new(),
                 request_id: ev.request_context.request_id.unwrap_or_default(),
-            }
+            };
+            (request, body)
         }
         Event::Http(ev) => {
             let ev = *ev;
@@ -240,24 +250,27 @@ pub fn request(event: Event, context: &Context) -> Request {
                     .collect(),
                 None => pairs(&ev.query_string_parameters),
             };
-            let (body, early) = body(ev.body, ev.is_base64_encoded);
-            Request {
+            let body = body(ev.body, ev.is_base64_encoded);
+            let request = Request {
                 client_path: ev.raw_path.clone().unwrap_or_default(),
                 method: ev.request_context.http.method,
                 headers,
                 path_parameters: ev.path_parameters,
                 raw_path: ev.raw_path.unwrap_or_default(),
                 query,
-                body,
-                early,
+                body: Bytes::new(),
                 request_id: ev.request_context.request_id.unwrap_or_default(),
-            }
+            };
+            (request, body)
         }
     };
     if !context.request_id.is_empty() {
         request.request_id.clone_from(&context.request_id);
     }
-    request
+    match body {
+        Ok(body) => Ok(Request { body, ..request }),
+        Err(error) => Err(Box::new(BadEvent { request, error })),
+    }
 }
 
 fn pairs(query: &QueryMap) -> Vec<(String, String)> {
@@ -269,49 +282,49 @@ fn pairs(query: &QueryMap) -> Vec<(String, String)> {
 
 /// The request body: text as it came (no copy), base64 decoded in place in
 /// the buffer serde_json filled. Invalid base64 is an error to answer.
-fn body(body: Option<String>, is_base64: bool) -> (Bytes, Option<ApiError>) {
+fn body(body: Option<String>, is_base64: bool) -> Result<Bytes, ApiError> {
     let Some(body) = body else {
-        return (Bytes::new(), None);
+        return Ok(Bytes::new());
     };
     if !is_base64 {
-        return (Bytes::from(body), None);
+        return Ok(Bytes::from(body));
     }
     let mut buf = body.into_bytes();
-    match base64_simd::STANDARD.decode_inplace(&mut buf) {
-        Ok(decoded) => {
-            let len = decoded.len();
-            buf.truncate(len);
-            (Bytes::from(buf), None)
-        }
-        Err(_) => (Bytes::new(), Some(ApiError::InvalidBase64)),
-    }
+    let len = base64_simd::STANDARD
+        .decode_inplace(&mut buf)
+        .map_err(|_| ApiError::InvalidBase64)?
+        .len();
+    buf.truncate(len);
+    Ok(Bytes::from(buf))
 }
 
-/// The response as API Gateway takes it. The body variant is final: `Binary`
-/// goes out base64-encoded with `isBase64Encoded: true`, `Text` as it is.
-pub fn answer(rest: bool, response: http::Response<Body>) -> Answer {
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Text(text) => AnswerBody::Text(text),
-        Body::Binary(bytes) => AnswerBody::Base64Json(base64_json(&bytes)),
-        _ => AnswerBody::None,
-    };
-    let mut headers = parts.headers;
-    let mut cookies = Vec::new();
-    if !rest {
-        cookies = headers
-            .get_all(http::header::SET_COOKIE)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
-        headers.remove(http::header::SET_COOKIE);
-    }
-    Answer {
-        rest,
-        status: parts.status.as_u16(),
-        headers,
-        cookies,
-        body,
+impl ProxyResponse {
+    /// The response as API Gateway takes it. The body variant is final: `Binary`
+    /// goes out base64-encoded with `isBase64Encoded: true`, `Text` as it is.
+    pub fn new(rest: bool, response: http::Response<Body>) -> Self {
+        let (parts, body) = response.into_parts();
+        let body = match body {
+            Body::Text(text) => ProxyBody::Text(text),
+            Body::Binary(bytes) => ProxyBody::Base64Json(base64_json(&bytes)),
+            _ => ProxyBody::None,
+        };
+        let mut headers = parts.headers;
+        let mut cookies = Vec::new();
+        if !rest {
+            cookies = headers
+                .get_all(http::header::SET_COOKIE)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            headers.remove(http::header::SET_COOKIE);
+        }
+        Self {
+            rest,
+            status: parts.status.as_u16(),
+            headers,
+            cookies,
+            body,
+        }
     }
 }
 
@@ -345,16 +358,15 @@ mod tests {
         .to_string()
     }
 
-    fn parse(json: &str) -> Request {
+    fn parse(json: &str) -> Result<Request, Box<BadEvent>> {
         let event: Event = serde_json::from_str(json).unwrap();
         request(event, &Context::default())
     }
 
     #[test]
     fn base64_bodies_are_decoded_in_place() {
-        let req = parse(&rest_event("AAH/", true));
+        let req = parse(&rest_event("AAH/", true)).unwrap();
         assert_eq!(&req.body[..], &[0u8, 1, 255]);
-        assert!(req.early.is_none());
         assert_eq!(req.request_id, "r1");
         assert_eq!(req.method, Method::PUT);
         assert_eq!(req.raw_path, "/b/k");
@@ -364,15 +376,13 @@ mod tests {
     #[test]
     fn text_bodies_pass_unchanged_and_bad_base64_is_an_error() {
         assert_eq!(
-            &parse(&rest_event("héllo", false)).body[..],
+            &parse(&rest_event("héllo", false)).unwrap().body[..],
             "héllo".as_bytes()
         );
         for bad in ["AAH", "not base64!", "AA=A"] {
-            let req = parse(&rest_event(bad, true));
-            assert!(
-                matches!(req.early, Some(ApiError::InvalidBase64)),
-                "{bad:?}"
-            );
+            let bad_event = parse(&rest_event(bad, true)).unwrap_err();
+            assert_eq!(bad_event.error, ApiError::InvalidBase64, "{bad:?}");
+            assert_eq!(bad_event.request.request_id, "r1");
         }
     }
 
@@ -387,7 +397,7 @@ mod tests {
             "isBase64Encoded": false
         })
         .to_string();
-        let req = parse(&json);
+        let req = parse(&json).unwrap();
         assert_eq!(req.method, Method::GET);
         assert_eq!(
             req.query,
@@ -409,7 +419,7 @@ mod tests {
             .header("content-type", "text/plain")
             .body(Body::Binary(vec![0xff, 0, b'a']))
             .unwrap();
-        let json = serde_json::to_value(answer(true, binary)).unwrap();
+        let json = serde_json::to_value(ProxyResponse::new(true, binary)).unwrap();
         assert_eq!(json["body"], "/wBh");
         assert_eq!(json["isBase64Encoded"], true);
         assert_eq!(json["multiValueHeaders"]["content-type"][0], "text/plain");
@@ -420,7 +430,7 @@ mod tests {
             .header("x-amz-meta-m", "2")
             .body(Body::Text("ok".into()))
             .unwrap();
-        let json = serde_json::to_value(answer(false, text)).unwrap();
+        let json = serde_json::to_value(ProxyResponse::new(false, text)).unwrap();
         assert_eq!(json["cookies"], serde_json::json!(["a=1"]));
         assert_eq!(json["headers"], serde_json::json!({"x-amz-meta-m": "1,2"}));
         assert_eq!(

@@ -1,26 +1,28 @@
 //! Responses: pure. `Outcome | ApiError -> http::Response<lambda_http::Body>`.
 //!
-//! This module owns the text-or-binary decision for every body. lambda_http
-//! marks a response `isBase64Encoded` exactly when its body is
-//! `Body::Binary`, so the variant chosen here is what API Gateway receives:
+//! This module owns the text-or-binary decision for every body. The Lambda
+//! boundary ([`crate::lambda`]) marks an answer `isBase64Encoded` exactly
+//! when its body is `Body::Binary`, so the variant chosen here is what API
+//! Gateway receives:
 //! - object bytes go out as `Body::Binary` when API Gateway will decode them
 //!   (the request's first Accept value matches binaryMediaTypes);
 //! - otherwise as `Body::Text` when they are UTF-8, which passes unchanged;
 //! - otherwise the bytes cannot cross API Gateway intact, and the client gets
 //!   406 saying which Accept to send, rather than silently corrupted data.
 //!
-//! Listings and errors are S3's XML documents, or JSON when the first Accept
-//! value is `application/json`.
+//! Listings, upload plans and errors are [`crate::documents`], written once
+//! in the negotiated format: XML, or JSON when the first Accept value is
+//! `application/json`.
 
-use crate::error::{ApiError, ErrorBody};
+use crate::documents::{
+    ErrorDocument, Format, ListAllMyBucketsResult, ListBucketResult, PresignedUpload,
+};
+use crate::error::ApiError;
 use crate::media::{BinaryMediaTypes, first_accept_value};
-use crate::s3::{BucketList, ObjectList, ObjectMeta, Outcome, Stored, UploadPlan};
+use crate::outcome::{ObjectMeta, Outcome, Stored};
 use http::{HeaderValue, Response, StatusCode};
 use lambda_http::Body;
 use serde::Serialize;
-
-const S3_XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
-const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 /// What the client asked for, read from the request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,11 +34,14 @@ pub struct Negotiation {
 }
 
 impl Negotiation {
-    fn wants_json(&self) -> bool {
-        self.accept
+    /// The format of documents: JSON when the first Accept value asks for it.
+    pub fn format(&self) -> Format {
+        let json = self
+            .accept
             .as_deref()
             .and_then(first_accept_value)
-            .is_some_and(|v| v.eq_ignore_ascii_case("application/json"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("application/json"));
+        if json { Format::Json } else { Format::Xml }
     }
 }
 
@@ -47,9 +52,22 @@ pub fn render(
     binary: &BinaryMediaTypes,
 ) -> Result<Response<Body>, ApiError> {
     let mut builder = ResponseParts::new(StatusCode::OK);
+    let format = neg.format();
     let body = match outcome {
-        Outcome::Buckets(list) => builder.document(neg, buckets_xml(&list), buckets_json(&list)),
-        Outcome::Objects(list) => builder.document(neg, objects_xml(&list), objects_json(&list)),
+        Outcome::Buckets(list) => builder.document(
+            format,
+            &ListAllMyBucketsResult {
+                format,
+                list: &list,
+            },
+        ),
+        Outcome::Objects(list) => builder.document(
+            format,
+            &ListBucketResult {
+                format,
+                list: &list,
+            },
+        ),
         Outcome::BucketCreated { location } => {
             builder.header_opt("location", location.as_deref());
             Body::Empty
@@ -88,7 +106,13 @@ pub fn render(
             builder.stored_headers(&stored);
             Body::Empty
         }
-        Outcome::UploadPlan(plan) => builder.document(neg, plan_xml(&plan), plan_json(&plan)),
+        Outcome::UploadPlan(plan) => builder.document(
+            format,
+            &PresignedUpload {
+                format,
+                plan: &plan,
+            },
+        ),
         Outcome::UploadAborted => {
             builder.status = StatusCode::NO_CONTENT;
             Body::Empty
@@ -161,18 +185,14 @@ pub fn render_error(
     let body = if no_body {
         Body::Empty
     } else {
-        let doc = ErrorBody {
+        let doc = ErrorDocument {
             code: err.code().to_string(),
             message: err.public_message(),
             resource: (!resource.is_empty()).then(|| resource.to_string()),
             request_id: request_id.to_string(),
             s3_request_id: err.s3_request_id().map(str::to_string),
         };
-        builder.document(
-            neg,
-            to_xml(&doc),
-            serde_json::to_value(&doc).unwrap_or_default(),
-        )
+        builder.document(neg.format(), &doc)
     };
     builder.finish(body)
 }
@@ -207,15 +227,10 @@ impl ResponseParts {
         }
     }
 
-    /// An XML document, or its JSON twin when the client asked for JSON.
-    fn document(&mut self, neg: &Negotiation, xml: String, json: serde_json::Value) -> Body {
-        if neg.wants_json() {
-            self.header("content-type", "application/json");
-            Body::Text(json.to_string())
-        } else {
-            self.header("content-type", "application/xml");
-            Body::Text(xml)
-        }
+    /// A document in the negotiated format, with its Content-Type.
+    fn document<T: Serialize>(&mut self, format: Format, doc: &T) -> Body {
+        self.header("content-type", format.content_type());
+        Body::Text(format.write(doc))
     }
 
     fn object_headers(&mut self, meta: &ObjectMeta) {
@@ -263,273 +278,10 @@ impl ResponseParts {
     }
 }
 
-fn to_xml<T: Serialize>(doc: &T) -> String {
-    let mut out = String::from(XML_DECLARATION);
-    // Serializing plain structs of strings and numbers cannot fail.
-    if let Err(e) = quick_xml::se::to_writer(&mut out, doc) {
-        tracing::error!(error = %e, "XML serialization failed");
-    }
-    out
-}
-
-/// How to finish a multipart upload, stage-relative.
-fn complete_path(plan: &UploadPlan) -> Option<String> {
-    let key = percent_encoding::utf8_percent_encode(&plan.key, KEY_SEGMENT).to_string();
-    plan.upload_id.as_ref().map(|id| {
-        format!(
-            "POST /{}/{key}?uploadId={}",
-            plan.bucket,
-            percent_encoding::utf8_percent_encode(id, KEY_SEGMENT)
-        )
-    })
-}
-
-/// Everything but unreserved characters and `/` is escaped in a key path.
-const KEY_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
-
-#[derive(Serialize)]
-#[serde(rename = "PresignedUpload", rename_all = "PascalCase")]
-struct PlanXml<'a> {
-    bucket: &'a str,
-    key: &'a str,
-    expires_in: u64,
-    method: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<&'a str>,
-    header: Vec<HeaderXml<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    upload_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    part_size: Option<u64>,
-    part: Vec<PartXml<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    complete: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct HeaderXml<'a> {
-    name: &'a str,
-    value: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct PartXml<'a> {
-    part_number: i32,
-    url: &'a str,
-}
-
-fn plan_xml(plan: &UploadPlan) -> String {
-    to_xml(&PlanXml {
-        bucket: &plan.bucket,
-        key: &plan.key,
-        expires_in: plan.expires_in,
-        method: "PUT",
-        url: plan.url.as_deref(),
-        header: plan
-            .headers
-            .iter()
-            .map(|(name, value)| HeaderXml { name, value })
-            .collect(),
-        upload_id: plan.upload_id.as_deref(),
-        part_size: plan.part_size,
-        part: plan
-            .parts
-            .iter()
-            .map(|(n, url)| PartXml {
-                part_number: *n,
-                url,
-            })
-            .collect(),
-        complete: complete_path(plan),
-    })
-}
-
-fn plan_json(plan: &UploadPlan) -> serde_json::Value {
-    serde_json::json!({
-        "Bucket": plan.bucket,
-        "Key": plan.key,
-        "ExpiresIn": plan.expires_in,
-        "Method": "PUT",
-        "Url": plan.url,
-        "Headers": plan.headers.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-        "UploadId": plan.upload_id,
-        "PartSize": plan.part_size,
-        "Parts": plan.parts.iter().map(|(n, url)| serde_json::json!({"PartNumber": n, "Url": url})).collect::<Vec<_>>(),
-        "Complete": complete_path(plan),
-    })
-}
-
-#[derive(Serialize)]
-#[serde(rename = "ListAllMyBucketsResult")]
-struct BucketsXml<'a> {
-    #[serde(rename = "@xmlns")]
-    xmlns: &'static str,
-    #[serde(rename = "Owner", skip_serializing_if = "Option::is_none")]
-    owner: Option<OwnerXml<'a>>,
-    #[serde(rename = "Buckets")]
-    buckets: BucketsInner<'a>,
-}
-
-#[derive(Serialize)]
-struct OwnerXml<'a> {
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-    #[serde(rename = "DisplayName", skip_serializing_if = "Option::is_none")]
-    display_name: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct BucketsInner<'a> {
-    #[serde(rename = "Bucket")]
-    bucket: Vec<BucketXml<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct BucketXml<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    creation_date: Option<&'a str>,
-}
-
-fn buckets_xml(list: &BucketList) -> String {
-    let owner = (list.owner_id.is_some() || list.owner_name.is_some()).then_some(OwnerXml {
-        id: list.owner_id.as_deref(),
-        display_name: list.owner_name.as_deref(),
-    });
-    to_xml(&BucketsXml {
-        xmlns: S3_XMLNS,
-        owner,
-        buckets: BucketsInner {
-            bucket: list
-                .buckets
-                .iter()
-                .map(|b| BucketXml {
-                    name: &b.name,
-                    creation_date: b.creation_date.as_deref(),
-                })
-                .collect(),
-        },
-    })
-}
-
-fn buckets_json(list: &BucketList) -> serde_json::Value {
-    serde_json::json!({
-        "Buckets": list.buckets.iter().map(|b| serde_json::json!({
-            "Name": b.name,
-            "CreationDate": b.creation_date,
-        })).collect::<Vec<_>>(),
-        "Owner": { "ID": list.owner_id, "DisplayName": list.owner_name },
-    })
-}
-
-#[derive(Serialize)]
-#[serde(rename = "ListBucketResult", rename_all = "PascalCase")]
-struct ObjectsXml<'a> {
-    #[serde(rename = "@xmlns")]
-    xmlns: &'static str,
-    name: &'a str,
-    prefix: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    delimiter: Option<&'a str>,
-    max_keys: i32,
-    key_count: i32,
-    is_truncated: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    continuation_token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_continuation_token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    start_after: Option<&'a str>,
-    contents: Vec<ContentXml<'a>>,
-    common_prefixes: Vec<PrefixXml<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ContentXml<'a> {
-    key: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_modified: Option<&'a str>,
-    #[serde(rename = "ETag", skip_serializing_if = "Option::is_none")]
-    etag: Option<&'a str>,
-    size: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    storage_class: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct PrefixXml<'a> {
-    prefix: &'a str,
-}
-
-fn objects_xml(list: &ObjectList) -> String {
-    to_xml(&ObjectsXml {
-        xmlns: S3_XMLNS,
-        name: &list.name,
-        prefix: list.prefix.as_deref().unwrap_or_default(),
-        delimiter: list.delimiter.as_deref(),
-        max_keys: list.max_keys,
-        key_count: list.key_count,
-        is_truncated: list.is_truncated,
-        continuation_token: list.continuation_token.as_deref(),
-        next_continuation_token: list.next_continuation_token.as_deref(),
-        start_after: list.start_after.as_deref(),
-        contents: list
-            .contents
-            .iter()
-            .map(|o| ContentXml {
-                key: &o.key,
-                last_modified: o.last_modified.as_deref(),
-                etag: o.etag.as_deref(),
-                size: o.size,
-                storage_class: o.storage_class.as_deref(),
-            })
-            .collect(),
-        common_prefixes: list
-            .common_prefixes
-            .iter()
-            .map(|p| PrefixXml { prefix: p })
-            .collect(),
-    })
-}
-
-fn objects_json(list: &ObjectList) -> serde_json::Value {
-    serde_json::json!({
-        "Name": list.name,
-        "Prefix": list.prefix.as_deref().unwrap_or_default(),
-        "Delimiter": list.delimiter,
-        "MaxKeys": list.max_keys,
-        "KeyCount": list.key_count,
-        "IsTruncated": list.is_truncated,
-        "ContinuationToken": list.continuation_token,
-        "NextContinuationToken": list.next_continuation_token,
-        "StartAfter": list.start_after,
-        "Contents": list.contents.iter().map(|o| serde_json::json!({
-            "Key": o.key,
-            "LastModified": o.last_modified,
-            "ETag": o.etag,
-            "Size": o.size,
-            "StorageClass": o.storage_class,
-        })).collect::<Vec<_>>(),
-        "CommonPrefixes": list.common_prefixes.iter()
-            .map(|p| serde_json::json!({ "Prefix": p }))
-            .collect::<Vec<_>>(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::s3::{BucketEntry, ObjectEntry};
+    use crate::outcome::{BucketEntry, BucketList, ObjectEntry, ObjectList};
     use bytes::Bytes;
 
     fn all() -> BinaryMediaTypes {
@@ -683,7 +435,7 @@ mod tests {
         };
         let r = render(Outcome::Objects(list.clone()), &neg(None), &all()).unwrap();
         let Body::Text(xml) = r.body() else { panic!() };
-        assert!(xml.starts_with(XML_DECLARATION));
+        assert!(xml.starts_with("<?xml"));
         for part in [
             "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
             "<Name>b-1</Name>",

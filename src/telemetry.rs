@@ -4,8 +4,9 @@
 //!
 //! `RUST_LOG` is read as a list of `level` or `target=level` directives
 //! (`info`, `warn,s3_proxy=debug`), tracing-subscriber's `Targets`: the
-//! regex-based `EnvFilter` (span and field filters) cost half a megabyte of
-//! the Lambda binary. A value that does not parse means `info`.
+//! regex-based `EnvFilter` (span and field filters) made the Lambda binary
+//! larger for little use (docs/performance.md). A value that does not parse
+//! means `info`.
 
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;

@@ -43,7 +43,7 @@ where
 
 async fn call(app: Arc<s3_proxy::App>, req: HttpRequest) -> common::Out {
     let gw = Gateway::new(app.clone(), "prod");
-    let event = gw.event(&req, "fault-request").to_string();
+    let event = gw.event_json(&req, "fault-request");
     let mut context = lambda_http::Context::default();
     context.request_id = "fault-request".into();
     parse_response(

@@ -25,7 +25,7 @@ impl Drop for Local {
 }
 
 async fn start(data: &Path, config: Config) -> Local {
-    let (app, store) = local::app_for(local::Backend::Embedded(data.to_path_buf()), config)
+    let (app, store) = local::app_for(local::S3Endpoint::Embedded(data.to_path_buf()), config)
         .await
         .unwrap();
     let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();

@@ -237,9 +237,7 @@ fn no_encoding_reaches_a_bucket_outside_the_list() {
     ];
     for target in attempts {
         for method in ["GET", "HEAD", "PUT", "DELETE"] {
-            let event = gw
-                .event(&HttpRequest::new(method, &target).body(b"x".to_vec()), "r")
-                .to_string();
+            let event = gw.event_json(&HttpRequest::new(method, &target).body(b"x".to_vec()), "r");
             let out = parse_response(
                 &rt.block_on(s3_proxy::lambda::invoke_json(
                     &app,
@@ -269,7 +267,7 @@ fn no_encoding_reaches_a_bucket_outside_the_list() {
     let listing = parse_response(
         &rt.block_on(s3_proxy::lambda::invoke_json(
             &app,
-            &gw.event(&HttpRequest::new("GET", "/"), "r").to_string(),
+            &gw.event_json(&HttpRequest::new("GET", "/"), "r"),
             Default::default(),
         ))
         .unwrap(),

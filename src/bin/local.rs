@@ -1,7 +1,7 @@
 //! `s3-proxy-local`: the API locally (`make run`) or one event (`make invoke`).
 
 use clap::{Parser, Subcommand};
-use s3_proxy::local::{self, Backend};
+use s3_proxy::local::{self, S3Endpoint};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,9 +47,11 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Command::Invoke { event }) => local::invoke(event, Backend::choose(cli.data.clone()))
-            .await
-            .map(|json| println!("{json}")),
+        Some(Command::Invoke { event }) => {
+            local::invoke(event, S3Endpoint::choose(cli.data.clone()))
+                .await
+                .map(|json| println!("{json}"))
+        }
         Some(Command::Store { s3_port }) => {
             s3_proxy::telemetry::init_text();
             local::serve_store(SocketAddr::new(cli.host, *s3_port), &cli.data).await
@@ -57,7 +59,7 @@ async fn main() -> ExitCode {
         None => {
             s3_proxy::telemetry::init_text();
             let addr = SocketAddr::new(cli.host, cli.port);
-            local::run(addr, Backend::choose(cli.data.clone()), &cli.stage).await
+            local::run(addr, S3Endpoint::choose(cli.data.clone()), &cli.stage).await
         }
     };
     match result {

@@ -24,8 +24,14 @@ use crate::lambda;
 use crate::media::BinaryMediaTypes;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyRequestContext, ApiGatewayRequestIdentity,
+};
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use percent_encoding::percent_decode_str;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -173,7 +179,7 @@ impl Gateway {
         if req.body.len() > API_GATEWAY_LIMIT {
             return self.own_answer(413, "Request Too Long", origin);
         }
-        let event = self.event(&req, &request_id).to_string();
+        let event = self.event_json(&req, &request_id);
         if event.len() > LAMBDA_PAYLOAD_LIMIT {
             return self.own_answer(
                 413,
@@ -196,93 +202,90 @@ impl Gateway {
         out
     }
 
+    /// [`Self::event`] as the JSON the Lambda receives.
+    pub fn event_json(&self, req: &HttpRequest, request_id: &str) -> String {
+        // Header values are strings and maps have string keys: the typed
+        // event always serializes.
+        serde_json::to_string(&self.event(req, request_id)).unwrap_or_default()
+    }
+
     /// The REST v1 proxy event API Gateway would send for this request.
-    pub fn event(&self, req: &HttpRequest, request_id: &str) -> Value {
+    pub fn event(&self, req: &HttpRequest, request_id: &str) -> ApiGatewayProxyRequest {
         let (raw_path, raw_query) = req.target.split_once('?').unwrap_or((&req.target, ""));
         let path = self.strip_stage(raw_path);
-        let (resource, params) = resource_of(&path);
+        let (resource, path_parameters) = resource_of(&path);
 
-        let mut headers = Map::new();
-        let mut multi_headers: Map<String, Value> = Map::new();
+        // `headers` keeps the last value of a repeated header, as API
+        // Gateway's does; `multiValueHeaders` keeps them all, in order.
+        let mut headers = HeaderMap::new();
+        let mut multi_value_headers = HeaderMap::new();
         for (name, value) in &req.headers {
-            headers.insert(name.clone(), json!(value));
-            if let Some(values) = multi_headers
-                .entry(name.clone())
-                .or_insert_with(|| json!([]))
-                .as_array_mut()
-            {
-                values.push(json!(value));
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name.clone(), value.clone());
+                multi_value_headers.append(name, value);
             }
         }
-        let mut query = Map::new();
-        let mut multi_query: Map<String, Value> = Map::new();
+        let mut query: HashMap<String, String> = HashMap::new();
+        let mut multi_query: HashMap<String, Vec<String>> = HashMap::new();
         for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let (k, v) = (decode(k), decode(v));
-            query.insert(k.clone(), json!(v));
-            if let Some(values) = multi_query
-                .entry(k)
-                .or_insert_with(|| json!([]))
-                .as_array_mut()
-            {
-                values.push(json!(v));
-            }
+            query.insert(k.clone(), v.clone());
+            multi_query.entry(k).or_default().push(v);
         }
 
         // API Gateway takes a request without Content-Type as application/json.
         let content_type = req
             .first_header("content-type")
             .unwrap_or("application/json");
-        let (body, is_base64) = if req.body.is_empty() {
-            (Value::Null, false)
+        let (body, is_base64_encoded) = if req.body.is_empty() {
+            (None, false)
         } else if self.binary.matches(content_type) {
-            (json!(STANDARD.encode(&req.body)), true)
+            (Some(STANDARD.encode(&req.body)), true)
         } else {
             // API Gateway treats an unmatched body as UTF-8 text.
-            (json!(String::from_utf8_lossy(&req.body)), false)
-        };
-        let null_if_empty = |m: Map<String, Value>| {
-            if m.is_empty() {
-                Value::Null
-            } else {
-                Value::Object(m)
-            }
+            (Some(String::from_utf8_lossy(&req.body).into_owned()), false)
         };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        json!({
-            "resource": resource,
-            "path": path,
-            "httpMethod": req.method,
-            "headers": null_if_empty(headers),
-            "multiValueHeaders": null_if_empty(multi_headers),
-            "queryStringParameters": null_if_empty(query.clone()),
-            "multiValueQueryStringParameters": null_if_empty(multi_query),
-            "pathParameters": params,
-            "stageVariables": Value::Null,
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "local",
-                "resourceId": "local",
-                "resourcePath": resource,
-                "httpMethod": req.method,
-                "stage": self.stage,
-                "requestId": request_id,
-                "extendedRequestId": request_id,
-                // The path as the client sent it (stage included or not).
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "requestTimeEpoch": now.as_millis() as u64,
-                "domainName": req.first_header("host").unwrap_or("127.0.0.1"),
-                "identity": {
-                    "sourceIp": "127.0.0.1",
-                    "userAgent": req.first_header("user-agent"),
-                },
-            },
-            "body": body,
-            "isBase64Encoded": is_base64,
-        })
+        let method: http::Method = req.method.parse().unwrap_or_default();
+
+        let mut identity = ApiGatewayRequestIdentity::default();
+        identity.source_ip = Some("127.0.0.1".into());
+        identity.user_agent = req.first_header("user-agent").map(str::to_string);
+        let mut context = ApiGatewayProxyRequestContext::default();
+        context.account_id = Some("123456789012".into());
+        context.apiid = Some("local".into());
+        context.resource_id = Some("local".into());
+        context.resource_path = Some(resource.into());
+        context.http_method = method.clone();
+        context.stage = Some(self.stage.clone());
+        context.request_id = Some(request_id.into());
+        // The path as the client sent it, stage included or not (the HTML
+        // index's links follow it).
+        context.path = Some(raw_path.to_string());
+        context.protocol = Some("HTTP/1.1".into());
+        context.request_time_epoch = now.as_millis() as i64;
+        context.domain_name = Some(req.first_header("host").unwrap_or("127.0.0.1").into());
+        context.identity = identity;
+
+        let mut event = ApiGatewayProxyRequest::default();
+        event.resource = Some(resource.into());
+        event.path = Some(path);
+        event.http_method = method;
+        event.headers = headers;
+        event.multi_value_headers = multi_value_headers;
+        event.query_string_parameters = QueryMap::from(query);
+        event.multi_value_query_string_parameters = QueryMap::from(multi_query);
+        event.path_parameters = path_parameters;
+        event.request_context = context;
+        event.body = body;
+        event.is_base64_encoded = is_base64_encoded;
+        event
     }
 
     /// `/prod/bucket/key` and `/bucket/key` both reach the stage.
@@ -378,19 +381,25 @@ fn decode(s: &str) -> String {
 
 /// The template's resources: `/`, `/{folder}`, `/{folder}/{item+}`. Path
 /// parameters keep the request's percent-encoding, as REST APIs pass them.
-fn resource_of(path: &str) -> (&'static str, Value) {
+fn resource_of(path: &str) -> (&'static str, HashMap<String, String>) {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
+    let params = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
     if trimmed.is_empty() {
-        return ("/", Value::Null);
+        return ("/", HashMap::new());
     }
     match trimmed.split_once('/') {
         None | Some((_, "")) => {
             let folder = trimmed.trim_end_matches('/');
-            ("/{folder}", json!({ "folder": folder }))
+            ("/{folder}", params(&[("folder", folder)]))
         }
         Some((folder, item)) => (
             "/{folder}/{item+}",
-            json!({ "folder": folder, "item": item }),
+            params(&[("folder", folder), ("item", item)]),
         ),
     }
 }
@@ -401,22 +410,27 @@ mod tests {
 
     #[test]
     fn resources_and_parameters_match_the_template() {
-        let cases = [
-            ("/", "/", Value::Null),
-            ("/b-1", "/{folder}", json!({"folder": "b-1"})),
-            ("/b-1/", "/{folder}", json!({"folder": "b-1"})),
+        type Params<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(&str, &str, Params); 5] = [
+            ("/", "/", &[]),
+            ("/b-1", "/{folder}", &[("folder", "b-1")]),
+            ("/b-1/", "/{folder}", &[("folder", "b-1")]),
             (
                 "/b-1/a%2Fb.txt",
                 "/{folder}/{item+}",
-                json!({"folder": "b-1", "item": "a%2Fb.txt"}),
+                &[("folder", "b-1"), ("item", "a%2Fb.txt")],
             ),
             (
                 "/b-1/a/b c.txt",
                 "/{folder}/{item+}",
-                json!({"folder": "b-1", "item": "a/b c.txt"}),
+                &[("folder", "b-1"), ("item", "a/b c.txt")],
             ),
         ];
         for (path, resource, params) in cases {
+            let params = params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             assert_eq!(resource_of(path), (resource, params), "{path}");
         }
     }

@@ -14,6 +14,7 @@ pub mod store;
 
 use crate::app::App;
 use crate::config::Config;
+use crate::s3;
 use gateway::{API_GATEWAY_LIMIT, Gateway, HttpRequest, HttpResponse};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -23,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where the proxy's S3 calls go.
-pub enum Backend {
+pub enum S3Endpoint {
     /// The embedded store over this folder, started on a free loopback port.
     Embedded(PathBuf),
     /// An S3-compatible endpoint named by `AWS_ENDPOINT_URL_S3` (or real S3),
@@ -31,7 +32,7 @@ pub enum Backend {
     Environment,
 }
 
-impl Backend {
+impl S3Endpoint {
     /// `AWS_ENDPOINT_URL_S3` set: that endpoint; else the embedded store.
     pub fn choose(data: PathBuf) -> Self {
         match std::env::var("AWS_ENDPOINT_URL_S3") {
@@ -44,16 +45,16 @@ impl Backend {
 /// An App over the chosen backend; the embedded store (if any) runs as long
 /// as the returned guard lives.
 pub async fn app_for(
-    backend: Backend,
+    endpoint: S3Endpoint,
     config: Config,
 ) -> Result<(App, Option<server::Running>), Box<dyn std::error::Error + Send + Sync>> {
-    match backend {
-        Backend::Embedded(data) => {
+    match endpoint {
+        S3Endpoint::Embedded(data) => {
             let store = server::start_store(&data, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
             let client = server::local_client(&store.url(), config.backend_timeout);
             Ok((App::new(config, client), Some(store)))
         }
-        Backend::Environment => {
+        S3Endpoint::Environment => {
             // A region from the environment, else us-east-1: never the
             // instance-metadata probe aws-config falls back to.
             let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
@@ -67,12 +68,13 @@ pub async fn app_for(
             };
             let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new(region))
-                .http_client(crate::app::http_client(
-                    crate::app::endpoint_from_env().as_deref(),
+                .http_client(s3::client::http_client(
+                    s3::client::endpoint_from_env().as_deref(),
                 ))
                 .load()
                 .await;
-            Ok((App::from_sdk_config(config, &shared)?, None))
+            let client = s3::client::from_sdk_config(&config, &shared)?;
+            Ok((App::new(config, client), None))
         }
     }
 }
@@ -154,19 +156,19 @@ fn to_hyper(response: HttpResponse, head: bool) -> http::Response<Full<Bytes>> {
 /// `make run`: the emulator on `addr`, over the chosen backend.
 pub async fn run(
     addr: SocketAddr,
-    backend: Backend,
+    endpoint: S3Endpoint,
     stage: &str,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let config = Config::from_env()?;
-    let description = match &backend {
-        Backend::Embedded(data) => format!("embedded S3 store in {}/", data.display()),
-        Backend::Environment => format!(
+    let description = match &endpoint {
+        S3Endpoint::Embedded(data) => format!("embedded S3 store in {}/", data.display()),
+        S3Endpoint::Environment => format!(
             "S3 endpoint {}",
             std::env::var("AWS_ENDPOINT_URL_S3").unwrap_or_default()
         ),
     };
     let listener = server::bind(addr).await?;
-    let (app, _store) = app_for(backend, config).await?;
+    let (app, _store) = app_for(endpoint, config).await?;
     let gateway = Arc::new(Gateway::new(Arc::new(app), stage));
     let base = format!("http://{}", listener.local_addr()?);
     println!(
@@ -199,11 +201,11 @@ pub async fn run(
 /// `make invoke`: one event through the handler; prints the response JSON.
 pub async fn invoke(
     event_file: &std::path::Path,
-    backend: Backend,
+    endpoint: S3Endpoint,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let event = std::fs::read_to_string(event_file)
         .map_err(|e| format!("cannot read {}: {e}", event_file.display()))?;
-    let (app, _store) = app_for(backend, Config::from_env()?).await?;
+    let (app, _store) = app_for(endpoint, Config::from_env()?).await?;
     let mut context = lambda_http::Context::default();
     context.request_id = gateway::new_request_id();
     Ok(crate::lambda::invoke_json(&app, &event, context).await?)

@@ -2,7 +2,6 @@
 //! to it (or to any endpoint) without touching instance metadata.
 
 use super::store::LocalStore;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
@@ -100,7 +99,7 @@ where
             continue;
         };
         // Without TCP_NODELAY a body written after its headers waits for the
-        // client's delayed ACK: 40 ms on every streamed GET (issue 7, `make bench`).
+        // client's delayed ACK (docs/performance.md).
         let _ = socket.set_nodelay(true);
         let conn = http
             .serve_connection(TokioIo::new(socket), service.clone())
@@ -111,34 +110,7 @@ where
     }
 }
 
-/// An S3 client for an S3-compatible endpoint with static credentials and a
-/// fixed region: aws-config's provider chain (and its instance-metadata
-/// probes) is never consulted.
-pub fn static_client(
-    endpoint: &str,
-    access_key: &str,
-    secret_key: &str,
-    region: &str,
-    timeout: Duration,
-) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .http_client(crate::app::http_client(Some(endpoint)))
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new(
-            access_key, secret_key, None, None, "static",
-        ))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .timeout_config(
-            aws_sdk_s3::config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_timeout(timeout)
-                .build(),
-        )
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
+pub use crate::s3::client::static_client;
 
 /// A client for the embedded store at `url`.
 pub fn local_client(url: &str, timeout: Duration) -> aws_sdk_s3::Client {

@@ -7,11 +7,13 @@
 //! same tests against another S3 endpoint (MinIO, Ceph, AWS S3).
 //!
 //! Every call goes: HTTP request -> REST v1 event JSON (the emulator's event
-//! builder) -> lambda_http's deserializer -> handler -> lambda_http's
-//! response serializer -> response JSON, which the test then reads.
+//! builder) -> the Lambda boundary (`lambda::invoke_json`: the event read as
+//! lambda_http's event types, the handler, the answer serialized by
+//! `lambda::ProxyResponse`) -> response JSON, which the test then reads.
 #![allow(dead_code)]
 
 mod bytes;
+pub mod runtime;
 #[allow(unused_imports)] // not every test crate uses it
 pub use bytes::random_bytes;
 
@@ -152,11 +154,11 @@ impl Harness {
 
     /// Sends an HTTP-shaped request through the REST v1 event path.
     pub async fn call(&self, req: HttpRequest) -> Out {
-        let event = self.gateway.event(&req, "test-request-id").to_string();
+        let event = self.gateway.event_json(&req, "test-request-id");
         self.invoke(&event).await
     }
 
-    /// Runs event JSON through lambda_http and the handler.
+    /// Runs event JSON through the Lambda boundary and the handler.
     pub async fn invoke(&self, event: &str) -> Out {
         let mut context = lambda_http::Context::default();
         context.request_id = "test-request-id".into();

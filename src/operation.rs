@@ -1,0 +1,386 @@
+//! The operations the proxy performs, named as S3 names them, each with the
+//! input S3 needs: what [`crate::route`] makes of a request and
+//! [`crate::s3`] performs. Values that come from closed sets (checksum
+//! algorithms, `response-*` overrides) are parsed once into types here.
+
+use crate::error::ApiError;
+use bytes::Bytes;
+
+/// Parts one presigned-upload answer may plan: 1000 URLs stay well inside
+/// the 6 MB Lambda answer (S3 itself allows 10,000).
+pub const MAX_PLANNED_PARTS: u64 = 1000;
+
+/// One S3 operation, with everything the S3 module needs to perform it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    ListBuckets,
+    ListObjectsV2 {
+        bucket: String,
+        list: ListObjectsQuery,
+    },
+    CreateBucket {
+        bucket: String,
+        location: Option<String>,
+        acl: Option<String>,
+    },
+    DeleteBucket {
+        bucket: String,
+    },
+    GetObject(ObjectRead),
+    HeadObject(ObjectRead),
+    PutObject(Box<PutObject>),
+    DeleteObject {
+        bucket: String,
+        key: String,
+    },
+    /// `POST /{folder}/{item}?uploads`: the proxy's own operation, presigned
+    /// URL(s) to upload an object too large for the Lambda payload straight
+    /// to S3 (a presigned PutObject, or CreateMultipartUpload and presigned
+    /// UploadPart URLs).
+    PresignUpload(UploadRequest),
+    /// `POST /{folder}/{item}?uploadId=ID` with S3's CompleteMultipartUpload body.
+    CompleteMultipartUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        parts: Vec<CompletedPart>,
+    },
+    /// `DELETE /{folder}/{item}?uploadId=ID`.
+    AbortMultipartUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+    },
+}
+
+impl Operation {
+    /// The bucket the operation touches, if any.
+    pub fn bucket(&self) -> Option<&str> {
+        match self {
+            Self::ListBuckets => None,
+            Self::ListObjectsV2 { bucket, .. }
+            | Self::CreateBucket { bucket, .. }
+            | Self::DeleteBucket { bucket }
+            | Self::DeleteObject { bucket, .. }
+            | Self::CompleteMultipartUpload { bucket, .. }
+            | Self::AbortMultipartUpload { bucket, .. } => Some(bucket),
+            Self::GetObject(r) | Self::HeadObject(r) => Some(&r.bucket),
+            Self::PutObject(p) => Some(&p.bucket),
+            Self::PresignUpload(u) => Some(&u.bucket),
+        }
+    }
+
+    /// The operation's name, as S3 names it (for logs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ListBuckets => "ListBuckets",
+            Self::ListObjectsV2 { .. } => "ListObjectsV2",
+            Self::CreateBucket { .. } => "CreateBucket",
+            Self::DeleteBucket { .. } => "DeleteBucket",
+            Self::GetObject(_) => "GetObject",
+            Self::HeadObject(_) => "HeadObject",
+            Self::PutObject(_) => "PutObject",
+            Self::DeleteObject { .. } => "DeleteObject",
+            Self::PresignUpload(_) => "PresignUpload",
+            Self::CompleteMultipartUpload { .. } => "CompleteMultipartUpload",
+            Self::AbortMultipartUpload { .. } => "AbortMultipartUpload",
+        }
+    }
+
+    /// Does the operation change anything in S3?
+    pub fn writes(&self) -> bool {
+        !matches!(
+            self,
+            Self::ListBuckets
+                | Self::ListObjectsV2 { .. }
+                | Self::GetObject(_)
+                | Self::HeadObject(_)
+        )
+    }
+}
+
+/// What a presigned upload is for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadRequest {
+    pub bucket: String,
+    pub key: String,
+    /// The object's size, when the client says (`?size=`): over 5 GiB it
+    /// must go in parts.
+    pub size: Option<u64>,
+    /// Ask for a multipart upload in this many parts (`?parts=`).
+    pub parts: Option<u32>,
+    pub content_type: Option<String>,
+}
+
+/// One part named in a CompleteMultipartUpload body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedPart {
+    pub part_number: i32,
+    pub etag: String,
+}
+
+/// ListObjectsV2's query parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListObjectsQuery {
+    pub prefix: Option<String>,
+    pub delimiter: Option<String>,
+    pub max_keys: Option<i32>,
+    pub continuation_token: Option<String>,
+    pub start_after: Option<String>,
+}
+
+/// A GET or HEAD of an object, with its conditions and overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectRead {
+    pub bucket: String,
+    pub key: String,
+    pub range: Option<String>,
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    pub if_unmodified_since: Option<String>,
+    pub overrides: ResponseOverrides,
+}
+
+/// GetObject's `response-*` query parameters: the headers S3 answers with
+/// in place of the object's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseOverrides {
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
+    pub content_type: Option<String>,
+    pub expires: Option<String>,
+}
+
+impl ResponseOverrides {
+    /// The query parameter names, in the order of [`Self::slot`].
+    pub const PARAMETERS: [&'static str; 6] = [
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "response-content-language",
+        "response-content-type",
+        "response-expires",
+    ];
+
+    /// Takes the `response-*` parameters out of a query (others are ignored).
+    pub fn from_query(query: &[(String, String)]) -> Self {
+        let mut overrides = Self::default();
+        for (name, value) in query {
+            if let Some(slot) = overrides.slot(name) {
+                *slot = Some(value.clone());
+            }
+        }
+        overrides
+    }
+
+    /// The field a `response-*` parameter sets.
+    pub fn slot(&mut self, parameter: &str) -> Option<&mut Option<String>> {
+        Some(match parameter {
+            "response-cache-control" => &mut self.cache_control,
+            "response-content-disposition" => &mut self.content_disposition,
+            "response-content-encoding" => &mut self.content_encoding,
+            "response-content-language" => &mut self.content_language,
+            "response-content-type" => &mut self.content_type,
+            "response-expires" => &mut self.expires,
+            _ => return None,
+        })
+    }
+}
+
+/// A PutObject: the body and the headers S3 stores with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutObject {
+    pub bucket: String,
+    pub key: String,
+    pub body: Bytes,
+    pub content_type: String,
+    pub metadata: Vec<(String, String)>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
+    pub expires: Option<String>,
+    pub acl: Option<String>,
+    pub storage_class: Option<String>,
+    pub content_md5: Option<String>,
+    /// From `x-amz-checksum-<algorithm>` headers.
+    pub checksums: Vec<Checksum>,
+    pub if_none_match: Option<String>,
+}
+
+/// A checksum a client sent: `x-amz-checksum-<algorithm>: <base64>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checksum {
+    pub algorithm: ChecksumAlgorithm,
+    pub value: String,
+}
+
+/// The checksum algorithms S3 takes in `x-amz-checksum-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChecksumAlgorithm {
+    Crc32,
+    Crc32c,
+    Crc64Nvme,
+    Sha1,
+    Sha256,
+}
+
+impl ChecksumAlgorithm {
+    pub const ALL: [Self; 5] = [
+        Self::Crc32,
+        Self::Crc32c,
+        Self::Crc64Nvme,
+        Self::Sha1,
+        Self::Sha256,
+    ];
+
+    /// The header that carries it: `x-amz-checksum-crc32`, ...
+    pub fn header(self) -> &'static str {
+        match self {
+            Self::Crc32 => "x-amz-checksum-crc32",
+            Self::Crc32c => "x-amz-checksum-crc32c",
+            Self::Crc64Nvme => "x-amz-checksum-crc64nvme",
+            Self::Sha1 => "x-amz-checksum-sha1",
+            Self::Sha256 => "x-amz-checksum-sha256",
+        }
+    }
+
+    /// The algorithm of an `x-amz-checksum-<name>` header, by its name.
+    pub fn from_name(name: &str) -> Result<Self, ApiError> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.header().strip_prefix(CHECKSUM_PREFIX) == Some(name))
+            .ok_or_else(|| {
+                ApiError::InvalidArgument(format!(
+                    "{CHECKSUM_PREFIX}{name} is not a checksum S3 knows"
+                ))
+            })
+    }
+
+    /// The base64 checksum of `bytes`, as S3 writes it in the header.
+    pub fn compute(self, bytes: &[u8]) -> String {
+        use aws_smithy_checksums::ChecksumAlgorithm as Smithy;
+        let algorithm = match self {
+            Self::Crc32 => Smithy::Crc32,
+            Self::Crc32c => Smithy::Crc32c,
+            Self::Crc64Nvme => Smithy::Crc64Nvme,
+            Self::Sha1 => Smithy::Sha1,
+            Self::Sha256 => Smithy::Sha256,
+        };
+        let mut checksum = algorithm.into_impl();
+        checksum.update(bytes);
+        String::from_utf8_lossy(checksum.header_value().as_bytes()).into_owned()
+    }
+}
+
+/// `x-amz-checksum-`: the prefix of the checksum headers (and of
+/// `x-amz-checksum-algorithm` / `-type`, which name no checksum).
+pub const CHECKSUM_PREFIX: &str = "x-amz-checksum-";
+
+impl PutObject {
+    /// A Content-MD5 or `x-amz-checksum-*` that does not match the body is
+    /// refused here, before S3: S3 checks them, not every S3-compatible
+    /// store does.
+    pub fn verify_digests(&self) -> Result<(), ApiError> {
+        use base64::Engine;
+        use md5::Digest;
+        if let Some(given) = &self.content_md5 {
+            let expected = base64::engine::general_purpose::STANDARD
+                .decode(given.trim())
+                .ok()
+                .filter(|d| d.len() == 16)
+                .ok_or(ApiError::InvalidDigest)?;
+            if md5::Md5::digest(&self.body).as_slice() != expected.as_slice() {
+                return Err(ApiError::BadDigest);
+            }
+        }
+        for checksum in &self.checksums {
+            if checksum.algorithm.compute(&self.body) != checksum.value.trim() {
+                return Err(ApiError::BadDigest);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_algorithms_are_named_as_their_headers() {
+        for algorithm in ChecksumAlgorithm::ALL {
+            let name = algorithm.header().strip_prefix(CHECKSUM_PREFIX).unwrap();
+            assert_eq!(ChecksumAlgorithm::from_name(name), Ok(algorithm));
+        }
+        for bad in ["md5", "algorithm", "type", "whirlpool", ""] {
+            assert!(ChecksumAlgorithm::from_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ChecksumAlgorithm::Crc32.compute(b"hello"), "NhCmhg==");
+    }
+
+    #[test]
+    fn response_overrides_are_read_from_the_query() {
+        let query: Vec<(String, String)> = [
+            ("response-content-type", "text/csv"),
+            ("response-expires", "Thu, 01 Jan 2037 00:00:00 GMT"),
+            ("prefix", "ignored"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+        let overrides = ResponseOverrides::from_query(&query);
+        assert_eq!(overrides.content_type.as_deref(), Some("text/csv"));
+        assert!(overrides.expires.is_some());
+        assert_eq!(overrides.cache_control, None);
+        let mut all = ResponseOverrides::default();
+        for name in ResponseOverrides::PARAMETERS {
+            assert!(all.slot(name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn digests_are_checked_against_the_body() {
+        let md5 = |value: &str| PutObject {
+            content_md5: Some(value.into()),
+            ..Default::default()
+        };
+        let checksum = |algorithm, value: &str| PutObject {
+            checksums: vec![Checksum {
+                algorithm,
+                value: value.into(),
+            }],
+            ..Default::default()
+        };
+        let (crc32, sha1, sha256) = (
+            ChecksumAlgorithm::Crc32,
+            ChecksumAlgorithm::Sha1,
+            ChecksumAlgorithm::Sha256,
+        );
+        let sha256_hello = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+        let cases = [
+            (md5("XUFAKrxLKna5cZ2REBfFkg=="), None),
+            (md5("AAAAAAAAAAAAAAAAAAAAAA=="), Some("BadDigest")),
+            (md5("not base64!"), Some("InvalidDigest")),
+            (md5("AAAA"), Some("InvalidDigest")),
+            (checksum(crc32, "NhCmhg=="), None),
+            (checksum(crc32, "AAAAAA=="), Some("BadDigest")),
+            (checksum(sha256, sha256_hello), None),
+            (
+                checksum(sha256, &sha256_hello.replace("CQ=", "CR=")),
+                Some("BadDigest"),
+            ),
+            (checksum(sha1, "qvTGHdzF6KLavt4PO0gs2a6pQ00="), None),
+        ];
+        for (put, expected) in cases {
+            let put = PutObject {
+                body: Bytes::from_static(b"hello"),
+                ..put
+            };
+            let got = put.verify_digests().err().map(|e| e.code().to_string());
+            assert_eq!(got.as_deref(), expected, "{put:?}");
+        }
+    }
+}

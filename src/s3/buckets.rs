@@ -1,0 +1,123 @@
+//! Bucket calls: ListBuckets, ListObjectsV2, CreateBucket, DeleteBucket.
+
+use super::{Backend, iso8601};
+use crate::error::ApiError;
+use crate::operation::ListObjectsQuery;
+use crate::outcome::{BucketEntry, BucketList, ObjectEntry, ObjectList, Outcome};
+use aws_sdk_s3::types::{BucketCannedAcl, BucketLocationConstraint, CreateBucketConfiguration};
+
+impl Backend {
+    pub(super) async fn list_buckets(&self) -> Result<Outcome, ApiError> {
+        let out = self
+            .client
+            .list_buckets()
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        Ok(Outcome::Buckets(BucketList {
+            owner_id: out.owner().and_then(|o| o.id()).map(str::to_string),
+            owner_name: out
+                .owner()
+                .and_then(|o| o.display_name())
+                .map(str::to_string),
+            buckets: out
+                .buckets()
+                .iter()
+                .map(|b| BucketEntry {
+                    name: b.name().unwrap_or_default().to_string(),
+                    creation_date: b.creation_date().map(iso8601),
+                })
+                .collect(),
+        }))
+    }
+
+    pub(super) async fn list_objects_v2(
+        &self,
+        bucket: String,
+        list: ListObjectsQuery,
+    ) -> Result<Outcome, ApiError> {
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .set_prefix(list.prefix)
+            .set_delimiter(list.delimiter)
+            .set_max_keys(list.max_keys)
+            .set_continuation_token(list.continuation_token)
+            .set_start_after(list.start_after)
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        let contents: Vec<ObjectEntry> = out
+            .contents()
+            .iter()
+            .map(|o| ObjectEntry {
+                key: o.key().unwrap_or_default().to_string(),
+                last_modified: o.last_modified().map(iso8601),
+                etag: o.e_tag().map(str::to_string),
+                size: o.size().unwrap_or_default(),
+                storage_class: o.storage_class().map(|s| s.as_str().to_string()),
+            })
+            .collect();
+        let common_prefixes: Vec<String> = out
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix().map(str::to_string))
+            .collect();
+        let key_count = out
+            .key_count()
+            .unwrap_or((contents.len() + common_prefixes.len()) as i32);
+        Ok(Outcome::Objects(ObjectList {
+            name: out.name().map(str::to_string).unwrap_or(bucket),
+            prefix: out.prefix().map(str::to_string),
+            delimiter: out.delimiter().map(str::to_string),
+            max_keys: out.max_keys().unwrap_or(1000),
+            key_count,
+            is_truncated: out.is_truncated().unwrap_or(false),
+            continuation_token: out.continuation_token().map(str::to_string),
+            next_continuation_token: out.next_continuation_token().map(str::to_string),
+            start_after: out.start_after().map(str::to_string),
+            contents,
+            common_prefixes,
+        }))
+    }
+
+    pub(super) async fn create_bucket(
+        &self,
+        bucket: String,
+        location: Option<String>,
+        acl: Option<String>,
+    ) -> Result<Outcome, ApiError> {
+        // Outside us-east-1, S3 wants the region named in the body; a client
+        // that sends none means "here".
+        let region = self.client.config().region().map(|r| r.to_string());
+        let location = location.or(region.filter(|r| r != "us-east-1"));
+        let configuration = location.as_deref().map(|l| {
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(l))
+                .build()
+        });
+        let out = self
+            .client
+            .create_bucket()
+            .bucket(&bucket)
+            .set_create_bucket_configuration(configuration)
+            .set_acl(acl.as_deref().map(BucketCannedAcl::from))
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        Ok(Outcome::BucketCreated {
+            location: out.location.or(Some(format!("/{bucket}"))),
+        })
+    }
+
+    pub(super) async fn delete_bucket(&self, bucket: String) -> Result<Outcome, ApiError> {
+        self.client
+            .delete_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        Ok(Outcome::BucketDeleted)
+    }
+}

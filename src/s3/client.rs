@@ -1,0 +1,106 @@
+//! The S3 client: aws-sdk-s3 over the HTTPS stack chosen here, with the
+//! proxy's timeouts, from aws-config's default chain (the Lambda) or from
+//! static credentials (local stores, tests).
+
+use crate::config::Config;
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{Credentials, Region};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use std::time::Duration;
+
+/// A client from aws-config's default chain (region, credentials,
+/// `AWS_ENDPOINT_URL_S3`), as the Lambda runs.
+pub async fn from_env(config: &Config) -> Result<Client, String> {
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts(config.backend_timeout))
+        .http_client(http_client(endpoint_from_env().as_deref()))
+        .load()
+        .await;
+    from_sdk_config(config, &shared)
+}
+
+/// A client from an already loaded aws-config, with the proxy's addressing
+/// and timeouts.
+pub fn from_sdk_config(config: &Config, shared: &aws_config::SdkConfig) -> Result<Client, String> {
+    if shared.region().is_none() {
+        return Err("no AWS region: set AWS_REGION".into());
+    }
+    let s3_config = aws_sdk_s3::config::Builder::from(shared)
+        .force_path_style(config.force_path_style)
+        .timeout_config(timeouts(config.backend_timeout))
+        .build();
+    Ok(Client::from_conf(s3_config))
+}
+
+/// A client for an S3-compatible endpoint with static credentials and a
+/// fixed region: aws-config's provider chain (and its instance-metadata
+/// probes) is never consulted.
+pub fn static_client(
+    endpoint: &str,
+    access_key: &str,
+    secret_key: &str,
+    region: &str,
+    timeout: Duration,
+) -> Client {
+    let config = aws_sdk_s3::Config::builder()
+        .http_client(http_client(Some(endpoint)))
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(
+            access_key, secret_key, None, None, "static",
+        ))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .timeout_config(timeouts(timeout))
+        .build();
+    Client::from_conf(config)
+}
+
+/// The S3 endpoint aws-config will use, when the environment names one.
+pub fn endpoint_from_env() -> Option<String> {
+    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+/// The HTTP client for S3: the SDK's own (hyper, rustls, connection pool,
+/// proxy settings from the environment), built as aws-smithy-runtime builds
+/// its default, with two choices of ours:
+/// - rustls on ring instead of aws-lc: the Lambda binary is smaller and
+///   cross-compiles without aws-lc's C build;
+/// - for a plain-HTTP endpoint (a local store) an empty trust store: loading
+///   and parsing the system's root certificates was half of a local cold
+///   start, with nothing to verify (docs/performance.md).
+pub fn http_client(endpoint: Option<&str>) -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{
+        Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
+    };
+    use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig};
+    let plain_http = endpoint.is_some_and(|e| e.to_ascii_lowercase().starts_with("http://"));
+    let trust = TrustStore::default().with_native_roots(!plain_http);
+    let context = TlsContext::builder().with_trust_store(trust).build().ok();
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::rustls(CryptoMode::Ring));
+        if let Some(context) = &context {
+            connector = connector.tls_context(context.clone());
+        }
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
+/// Connect within 3 s; the whole call (retries included) within the
+/// backend timeout, so that a slow S3 is a clean 504.
+pub fn timeouts(backend_timeout: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_timeout(backend_timeout)
+        .build()
+}

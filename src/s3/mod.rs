@@ -1,0 +1,155 @@
+//! The only module that talks to S3: `Operation -> Outcome`.
+//!
+//! Each operation is one aws-sdk-s3 call (a presigned upload plan, several).
+//! Errors keep S3's code and message (`ApiError::from_sdk`). Bodies are read
+//! whole, because a Lambda answer is one JSON document; an object larger
+//! than the inline limit is not read at all: the caller gets a presigned URL
+//! to fetch it from S3 directly.
+//!
+//! - [`client`]: the S3 client: HTTPS stack, timeouts, configuration.
+//! - `buckets`, `objects`, `uploads`: the calls, by subject.
+
+mod buckets;
+pub mod client;
+mod objects;
+mod uploads;
+
+use crate::error::ApiError;
+use crate::operation::Operation;
+use crate::outcome::Outcome;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use std::cell::RefCell;
+use std::future::Future;
+use std::time::Duration;
+
+/// The S3 side of the proxy.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    client: Client,
+    inline_limit: usize,
+    presign_expiry: Duration,
+}
+
+impl Backend {
+    pub fn new(client: Client, inline_limit: usize, presign_expiry: Duration) -> Self {
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(ResponseDate)
+            .build();
+        Self {
+            client: Client::from_conf(config),
+            inline_limit,
+            presign_expiry,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Performs one operation.
+    pub async fn execute(&self, op: Operation) -> Result<Outcome, ApiError> {
+        match op {
+            Operation::ListBuckets => self.list_buckets().await,
+            Operation::ListObjectsV2 { bucket, list } => self.list_objects_v2(bucket, list).await,
+            Operation::CreateBucket {
+                bucket,
+                location,
+                acl,
+            } => self.create_bucket(bucket, location, acl).await,
+            Operation::DeleteBucket { bucket } => self.delete_bucket(bucket).await,
+            Operation::GetObject(read) => self.get_object(read).await,
+            Operation::HeadObject(read) => self.head_object(read).await,
+            Operation::PutObject(put) => self.put_object(*put).await,
+            Operation::DeleteObject { bucket, key } => self.delete_object(bucket, key).await,
+            Operation::PresignUpload(request) => self.presign_upload(request).await,
+            Operation::CompleteMultipartUpload {
+                bucket,
+                key,
+                upload_id,
+                parts,
+            } => {
+                self.complete_multipart_upload(bucket, key, upload_id, parts)
+                    .await
+            }
+            Operation::AbortMultipartUpload {
+                bucket,
+                key,
+                upload_id,
+            } => self.abort_multipart_upload(bucket, key, upload_id).await,
+        }
+    }
+
+    fn presigning(&self) -> Result<PresigningConfig, ApiError> {
+        PresigningConfig::expires_in(self.presign_expiry)
+            .map_err(|e| ApiError::Internal(format!("presigning config: {e}")))
+    }
+}
+
+fn iso8601(t: &DateTime) -> String {
+    t.fmt(DateTimeFormat::DateTime).unwrap_or_default()
+}
+
+fn http_date_string(t: &DateTime) -> String {
+    t.fmt(DateTimeFormat::HttpDate).unwrap_or_default()
+}
+
+/// An HTTP date header; `None` when it does not parse (HTTP says: ignore it).
+fn http_date(value: &str) -> Option<DateTime> {
+    DateTime::from_str(value.trim(), DateTimeFormat::HttpDate).ok()
+}
+
+tokio::task_local! {
+    /// S3's `Date` header for the call [`with_date`] runs in this task.
+    static RESPONSE_DATE: RefCell<Option<String>>;
+}
+
+/// Runs one SDK call and returns S3's `Date` response header with its
+/// result (the SDK does not surface it; [`ResponseDate`] catches it).
+async fn with_date<T>(call: impl Future<Output = T>) -> (T, Option<String>) {
+    // Boxed: an SDK call's future is large, and moving it into the scope
+    // copied it more than once per call.
+    let call = Box::pin(call);
+    RESPONSE_DATE
+        .scope(RefCell::new(None), async {
+            let out = call.await;
+            let date = RESPONSE_DATE.with(|slot| slot.borrow_mut().take());
+            (out, date)
+        })
+        .await
+}
+
+/// Client-wide interceptor: copies each response's `Date` header into the
+/// slot of the [`with_date`] call it belongs to. The SDK runs interceptors
+/// inside the future of the call, so the slot is that call's. (A per-call
+/// interceptor, `customize().interceptor(..)`, made the SDK rebuild its
+/// configuration for every call: docs/performance.md.)
+#[derive(Debug)]
+struct ResponseDate;
+
+impl Intercept for ResponseDate {
+    fn name(&self) -> &'static str {
+        "ResponseDate"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(date) = context.response().headers().get("date") {
+            // Outside `with_date` there is no slot: nothing to keep.
+            let _ = RESPONSE_DATE.try_with(|slot| *slot.borrow_mut() = Some(date.to_string()));
+        }
+        Ok(())
+    }
+}

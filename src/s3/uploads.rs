@@ -1,0 +1,157 @@
+//! Uploads that bypass the Lambda payload: presigned PUT and multipart part
+//! URLs, then CompleteMultipartUpload / AbortMultipartUpload.
+
+use super::Backend;
+use crate::error::ApiError;
+use crate::operation::{CompletedPart, MAX_PLANNED_PARTS, UploadRequest};
+use crate::outcome::{Outcome, PlannedUpload, Stored, UploadPlan};
+use aws_sdk_s3::operation::RequestId;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as SdkPart};
+
+/// S3's largest single PUT.
+pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+const MIB: u64 = 1024 * 1024;
+
+impl Backend {
+    pub(super) async fn presign_upload(&self, request: UploadRequest) -> Result<Outcome, ApiError> {
+        let multipart = request.parts.is_some() || request.size.is_some_and(|s| s > MAX_SINGLE_PUT);
+        let upload = if multipart {
+            self.plan_multipart(&request).await?
+        } else {
+            let presigned = self
+                .client
+                .put_object()
+                .bucket(&request.bucket)
+                .key(&request.key)
+                .set_content_type(request.content_type.clone())
+                .presigned(self.presigning()?)
+                .await
+                .map_err(|e| ApiError::Internal(format!("presigning: {e:?}")))?;
+            PlannedUpload::Single {
+                url: presigned.uri().to_string(),
+                headers: signed_headers(presigned.headers()),
+            }
+        };
+        Ok(Outcome::UploadPlan(UploadPlan {
+            bucket: request.bucket,
+            key: request.key,
+            expires_in: self.presign_expiry.as_secs(),
+            upload,
+        }))
+    }
+
+    async fn plan_multipart(&self, request: &UploadRequest) -> Result<PlannedUpload, ApiError> {
+        // Parts: as many as asked, else enough (64 MiB or more each) to stay
+        // within one answer's worth of URLs.
+        let (count, part_size) = match (request.parts, request.size) {
+            (Some(n), size) => (u64::from(n), size.map(|s| s.div_ceil(u64::from(n)))),
+            (None, Some(size)) => {
+                let per_part = size.div_ceil(MAX_PLANNED_PARTS).div_ceil(MIB) * MIB;
+                let part_size = per_part.max(64 * MIB);
+                (size.div_ceil(part_size), Some(part_size))
+            }
+            (None, None) => (1, None),
+        };
+        if part_size.is_some_and(|p| p > MAX_SINGLE_PUT) {
+            return Err(ApiError::InvalidArgument(
+                "the object is too large to upload in the parts one plan allows".into(),
+            ));
+        }
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&request.bucket)
+            .key(&request.key)
+            .set_content_type(request.content_type.clone())
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| ApiError::Internal("CreateMultipartUpload returned no UploadId".into()))?
+            .to_string();
+        let mut parts = Vec::with_capacity(count as usize);
+        for number in 1..=count as i32 {
+            let presigned = self
+                .client
+                .upload_part()
+                .bucket(&request.bucket)
+                .key(&request.key)
+                .upload_id(&upload_id)
+                .part_number(number)
+                .presigned(self.presigning()?)
+                .await
+                .map_err(|e| ApiError::Internal(format!("presigning: {e:?}")))?;
+            parts.push((number, presigned.uri().to_string()));
+        }
+        Ok(PlannedUpload::Multipart {
+            upload_id,
+            part_size,
+            parts,
+        })
+    }
+
+    pub(super) async fn complete_multipart_upload(
+        &self,
+        bucket: String,
+        key: String,
+        upload_id: String,
+        parts: Vec<CompletedPart>,
+    ) -> Result<Outcome, ApiError> {
+        let parts = parts
+            .into_iter()
+            .map(|p| {
+                SdkPart::builder()
+                    .part_number(p.part_number)
+                    .e_tag(p.etag)
+                    .build()
+            })
+            .collect();
+        let out = self
+            .client
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        Ok(Outcome::UploadCompleted(Stored {
+            etag: out.e_tag().map(str::to_string),
+            version_id: out.version_id().map(str::to_string),
+            request_id: out.request_id().map(str::to_string),
+            ..Stored::default()
+        }))
+    }
+
+    pub(super) async fn abort_multipart_upload(
+        &self,
+        bucket: String,
+        key: String,
+        upload_id: String,
+    ) -> Result<Outcome, ApiError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(ApiError::from_sdk)?;
+        Ok(Outcome::UploadAborted)
+    }
+}
+
+/// The headers a presigned request must send as signed (host excluded: the
+/// URL carries it).
+fn signed_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    headers
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
