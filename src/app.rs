@@ -34,6 +34,8 @@ pub struct Request {
     /// included (`requestContext.path`; HTTP API: `rawPath`): where the
     /// HTML index's links point.
     pub client_path: String,
+    /// The API resource that matched (REST): `/`, `/{folder}`, ...
+    pub resource: Option<String>,
     /// Query parameters in order, repeated names kept.
     pub query: Vec<(String, String)>,
     /// The body, base64-decoded when the event said so.
@@ -80,9 +82,14 @@ impl App {
         let mut routed = Routed::default();
         let result = self.serve(req, &neg, &mut routed).await;
         let mut response = respond(result, &neg, &request_id, &resource, &routed);
-        self.config
-            .cors
-            .decorate(origin.as_deref(), response.headers_mut());
+        // A refused preflight carries no CORS headers, as S3 answers one: the
+        // browser blocks the request either way, and says why.
+        let refused_preflight = method == Method::OPTIONS && !response.status().is_success();
+        if !refused_preflight {
+            self.config
+                .cors
+                .decorate(origin.as_deref(), response.headers_mut());
+        }
         log_request(&request_id, &method, &routed, &response, started);
         response
     }
@@ -117,7 +124,8 @@ impl App {
         let html = self.config.html_index
             && req.method == Method::GET
             && html::wants_html(neg.accept.as_deref());
-        let path = PathSource::of_event(&req.path_parameters, &req.raw_path);
+        let path =
+            PathSource::of_event(req.resource.as_deref(), &req.path_parameters, &req.raw_path);
         let mut op: Operation =
             route::route(&req.method, path, &req.query, &req.headers, req.body)?;
         if html && let Operation::ListObjectsV2 { list, .. } = &mut op {
@@ -126,8 +134,16 @@ impl App {
         }
         routed.operation = Some(op.name());
         routed.bucket = op.bucket().map(str::to_string);
+        policy::supported(&op, &req.query, &req.headers)?;
         policy::authorize(&self.config, &op, &req.raw_path)?;
-        let outcome = self.backend.execute(op).await?;
+        let owner = policy::bucket_owner(&self.config, &req.headers)?;
+        if let Operation::GetObject(read) = &mut op {
+            read.inline_as_text = !self
+                .config
+                .binary_media_types
+                .decodes_for_accept(neg.accept.as_deref());
+        }
+        let outcome = self.backend.execute(op, owner.as_deref()).await?;
         match policy::visible(&self.config, outcome) {
             Outcome::Buckets(list) if html => {
                 let mount = html::mount_of(&req.client_path, None);
@@ -152,13 +168,12 @@ fn respond(
     routed: &Routed,
 ) -> Response<Body> {
     result.unwrap_or_else(|err| {
+        let operation = routed.operation.unwrap_or("Unrouted");
         if err.status().is_server_error() {
-            tracing::error!(
-                request_id,
-                operation = routed.operation.unwrap_or("Unrouted"),
-                error = %err,
-                "request failed"
-            );
+            tracing::error!(request_id, operation, error = %err, "request failed");
+        } else if err.hides_detail() {
+            // The caller gets a generic message; the whole one is kept here.
+            tracing::warn!(request_id, operation, error = %err, "S3 refused the request");
         }
         response::render_error(&err, neg, request_id, resource)
     })

@@ -37,6 +37,10 @@ pub struct Config {
     pub cors: Cors,
     /// `HTML_INDEX` (default true): listings as HTML pages for browsers.
     pub html_index: bool,
+    /// `EXPECTED_BUCKET_OWNER`: the account id every S3 call names as the
+    /// bucket's owner (S3 refuses the call, 403, for a bucket of another
+    /// account); none when unset.
+    pub expected_bucket_owner: Option<String>,
 }
 
 impl Default for Config {
@@ -52,6 +56,7 @@ impl Default for Config {
             backend_timeout: Duration::from_millis(25_000),
             cors: Cors::default(),
             html_index: true,
+            expected_bucket_owner: None,
         }
     }
 }
@@ -81,6 +86,12 @@ impl Config {
                 .map(|p| p.trim().to_string())
                 .filter(|p| !p.is_empty())
                 .collect();
+            // Set but naming nothing (",") is a mistake, not "every bucket".
+            if config.allowed_buckets.is_empty() {
+                return Err(format!(
+                    "ALLOWED_BUCKETS: {v:?} names no bucket (leave it unset to serve every bucket the role allows)"
+                ));
+            }
             for pattern in &config.allowed_buckets {
                 let stem = pattern.strip_suffix('*').unwrap_or(pattern);
                 if stem.contains('*') || stem.is_empty() {
@@ -105,6 +116,14 @@ impl Config {
         }
         if let Some(v) = get("S3_FORCE_PATH_STYLE") {
             config.force_path_style = parse_bool("S3_FORCE_PATH_STYLE", &v)?;
+        }
+        if let Some(v) = get("EXPECTED_BUCKET_OWNER") {
+            if v.len() != 12 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "EXPECTED_BUCKET_OWNER: {v:?} is not an AWS account id (12 digits)"
+                ));
+            }
+            config.expected_bucket_owner = Some(v);
         }
         if let Some(v) = get("BACKEND_TIMEOUT_MS") {
             let ms = parse_number("BACKEND_TIMEOUT_MS", &v, 100, 900_000)?;
@@ -183,6 +202,10 @@ mod tests {
             ("BACKEND_TIMEOUT_MS", "-1"),
             ("HTML_INDEX", "html"),
             ("CORS_ALLOW_ORIGINS", "not an origin"),
+            ("ALLOWED_BUCKETS", ","),
+            ("ALLOWED_BUCKETS", " , ,"),
+            ("EXPECTED_BUCKET_OWNER", "12345"),
+            ("EXPECTED_BUCKET_OWNER", "12345678901a"),
         ];
         for (name, value) in cases {
             let err = config(&[(name, value)]).unwrap_err();

@@ -212,10 +212,19 @@ pub fn request(event: Event, context: &Context) -> Result<Request, Box<BadEvent>
     let (mut request, body) = match event {
         Event::Rest(ev) => {
             let ev = *ev;
-            // lambda_http's rule: multi-value headers, overridden per name by
-            // the single-value ones; multi-value query parameters when present.
+            // Every value of every header, in order, as `multiValueHeaders`
+            // has them: a repeated header's first value is the one API
+            // Gateway decides on (binaryMediaTypes against the first Accept).
+            // `headers` holds only the last value of each; it fills in
+            // names `multiValueHeaders` lacks (hand-written events).
             let mut headers = ev.multi_value_headers;
-            headers.extend(ev.headers);
+            for (name, value) in ev.headers {
+                if let Some(name) = name
+                    && !headers.contains_key(&name)
+                {
+                    headers.insert(name, value);
+                }
+            }
             let query = if ev.multi_value_query_string_parameters.is_empty() {
                 ev.query_string_parameters
             } else {
@@ -228,6 +237,7 @@ pub fn request(event: Event, context: &Context) -> Result<Request, Box<BadEvent>
                 path_parameters: ev.path_parameters,
                 client_path: ev.request_context.path.unwrap_or_default(),
                 raw_path: ev.path.unwrap_or_default(),
+                resource: ev.resource,
                 query: pairs(&query),
                 body: Bytes::new(),
                 request_id: ev.request_context.request_id.unwrap_or_default(),
@@ -257,6 +267,7 @@ pub fn request(event: Event, context: &Context) -> Result<Request, Box<BadEvent>
                 headers,
                 path_parameters: ev.path_parameters,
                 raw_path: ev.raw_path.unwrap_or_default(),
+                resource: None,
                 query,
                 body: Bytes::new(),
                 request_id: ev.request_context.request_id.unwrap_or_default(),
@@ -403,6 +414,21 @@ mod tests {
             req.query,
             [("prefix", "a+b c"), ("x", "1"), ("x", "2")].map(|(k, v)| (k.into(), v.into()))
         );
+    }
+
+    /// Issue 12: API Gateway decides text or binary on the first Accept
+    /// value of `multiValueHeaders`; so does the handler.
+    #[test]
+    fn repeated_headers_keep_their_first_value_first() {
+        let mut event: serde_json::Value = serde_json::from_str(&rest_event("", false)).unwrap();
+        event["headers"] = serde_json::json!({"Accept": "image/png", "X-Only-Single": "1"});
+        event["multiValueHeaders"] = serde_json::json!({"Accept": ["text/plain", "image/png"]});
+        event["resource"] = "/".into();
+        let req = parse(&event.to_string()).unwrap();
+        let accept: Vec<_> = req.headers.get_all("accept").iter().collect();
+        assert_eq!(accept, ["text/plain", "image/png"]);
+        assert_eq!(req.headers["x-only-single"], "1");
+        assert_eq!(req.resource.as_deref(), Some("/"));
     }
 
     #[test]
