@@ -81,7 +81,7 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ || exit 1; \
 	echo "moto S3 server on 127.0.0.1:$$port"; \
 	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
-	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability --test cors_html
+	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises --test cors_html
 
 # --- browser tests -------------------------------------------------------------
 # Headless Chromium (Debian's chromium + chromium-driver) driven by Selenium

@@ -92,6 +92,13 @@ pub enum ApiError {
     /// S3 answered something that is not an S3 answer.
     #[error("The storage backend sent an answer that could not be read")]
     BadBackendAnswer(String),
+    /// A PUT asked for server-side encryption the storage did not confirm:
+    /// the object may be stored without it, and the client must know.
+    #[error(
+        "The storage backend did not confirm the encryption asked for ({0}): \
+         the object may be stored without it"
+    )]
+    EncryptionNotConfirmed(String),
     /// The object's bytes did not match the checksum the storage sent with
     /// them (the detail, which checksum, is logged).
     #[error("The storage backend returned a corrupted body: its checksum did not match")]
@@ -193,9 +200,10 @@ impl ApiError {
             Self::WrongRegion { .. } => "PermanentRedirect",
             Self::S3 { code, .. } => code,
             Self::NotModified { .. } => "NotModified",
-            Self::BackendUnreachable | Self::BadBackendAnswer(_) | Self::CorruptedBody(_) => {
-                "BadGateway"
-            }
+            Self::BackendUnreachable
+            | Self::BadBackendAnswer(_)
+            | Self::CorruptedBody(_)
+            | Self::EncryptionNotConfirmed(_) => "BadGateway",
             Self::BackendTimeout => "GatewayTimeout",
             Self::Internal(_) => "InternalError",
             Self::Cors(refusal) => refusal.code(),
@@ -437,6 +445,15 @@ mod tests {
             ),
             (ApiError::BackendUnreachable, 502),
             (ApiError::BadBackendAnswer("x".into()), 502),
+            (ApiError::CorruptedBody("x".into()), 502),
+            (ApiError::EncryptionNotConfirmed("SSE-C".into()), 502),
+            (ApiError::NotImplemented("x".into()), 501),
+            (
+                ApiError::WrongRegion {
+                    bucket_region: None,
+                },
+                400,
+            ),
             (ApiError::BackendTimeout, 504),
             (ApiError::Internal("x".into()), 500),
         ];

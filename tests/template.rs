@@ -453,8 +453,11 @@ fn the_role_is_least_privilege() {
         "s3:CreateBucket",
         "s3:DeleteBucket",
         "s3:GetObject",
+        "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
         "s3:AbortMultipartUpload",
     ];
     assert_eq!(
@@ -485,12 +488,52 @@ fn the_role_is_least_privilege() {
             "logs:CreateLogStream",
             "logs:PutLogEvents",
             "s3:GetObject",
+            "s3:GetObjectVersion",
             "s3:ListAllMyBuckets",
             "s3:ListBucket"
         ]
         .map(String::from)
         .into(),
         "read-only"
+    );
+
+    // KMS: only the named keys, only through S3; reads decrypt, writes
+    // also generate data keys.
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    for (read_only, actions) in [
+        ("false", vec!["kms:Decrypt", "kms:GenerateDataKey"]),
+        ("true", vec!["kms:Decrypt"]),
+    ] {
+        let stack = configured(
+            &template,
+            &[
+                ("BucketNames", "photos"),
+                ("ReadOnly", read_only),
+                ("KmsKeyArns", key),
+            ],
+        );
+        let kms: Vec<Json> = role_statements(&stack)
+            .into_iter()
+            .filter(|s| s["Action"].to_string().contains("kms:"))
+            .collect();
+        assert_eq!(kms.len(), 1, "one KMS statement: {kms:?}");
+        let granted: Vec<String> = match &kms[0]["Action"] {
+            Json::Array(a) => a.iter().map(text).collect(),
+            one => vec![text(one)],
+        };
+        assert_eq!(granted, actions, "read-only {read_only}");
+        assert_eq!(
+            kms[0]["Resource"],
+            Json::Array(vec![Json::String(key.into())])
+        );
+        assert!(kms[0]["Condition"]["StringEquals"]["kms:ViaService"].is_string());
+    }
+    let stack = configured(&template, &[("BucketNames", "photos")]);
+    assert!(
+        !role_statements(&stack)
+            .iter()
+            .any(|s| s["Action"].to_string().contains("kms:")),
+        "no KMS permission unless keys are named"
     );
 }
 

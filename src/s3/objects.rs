@@ -212,6 +212,8 @@ impl Backend {
             (!put.metadata.is_empty()).then(|| put.metadata.into_iter().collect());
         let sse = put.encryption;
         let key = put.customer_key;
+        let asked = sse.as_ref().map(|s| s.algorithm.clone());
+        let asked_customer_key = key.is_some();
         let mut request = self
             .client
             .put_object()
@@ -264,6 +266,14 @@ impl Backend {
         }
         let (out, date) = with_date(request.body(ByteStream::from(put.body)).send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
+        if let Some(asked) = asked
+            && out.server_side_encryption.is_none()
+        {
+            return Err(ApiError::EncryptionNotConfirmed(asked));
+        }
+        if asked_customer_key && out.sse_customer_algorithm.is_none() {
+            return Err(ApiError::EncryptionNotConfirmed("SSE-C".into()));
+        }
         Ok(Outcome::ObjectStored(Stored {
             etag: out.e_tag.clone(),
             version_id: out.version_id.clone(),
@@ -281,6 +291,17 @@ impl Backend {
         version_id: Option<String>,
         owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
+        if let Some(version) = version_id.as_deref().filter(|v| *v != "null")
+            && !self.version_exists(&bucket, &key, version, owner).await?
+        {
+            // S3 removes nothing and answers success. (Some S3-compatible
+            // stores ignore versionId and would delete the current object:
+            // the proxy never lets a DELETE of a version touch another.)
+            return Ok(Outcome::ObjectDeleted {
+                version_id: None,
+                delete_marker: false,
+            });
+        }
         let out = self
             .client
             .delete_object()
@@ -295,6 +316,36 @@ impl Backend {
             version_id: out.version_id,
             delete_marker: out.delete_marker.unwrap_or(false),
         })
+    }
+}
+
+impl Backend {
+    /// Does this version of the object exist (a delete marker counts)?
+    async fn version_exists(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: &str,
+        owner: Option<&str>,
+    ) -> Result<bool, ApiError> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .set_expected_bucket_owner(owner.map(str::to_string))
+            .send()
+            .await;
+        match head.map_err(ApiError::from_sdk) {
+            Ok(_) => Ok(true),
+            Err(err) => match err.status().as_u16() {
+                404 => Ok(false),
+                // HEAD of a delete marker: it exists, and may be deleted.
+                405 => Ok(true),
+                _ => Err(err),
+            },
+        }
     }
 }
 
