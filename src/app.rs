@@ -42,6 +42,11 @@ pub struct Request {
     pub body: Bytes,
     /// The Lambda invocation's request id, else API Gateway's.
     pub request_id: String,
+    /// Who called: the IAM principal API Gateway authenticated (its ARN).
+    pub caller: Option<String>,
+    /// The caller's address as API Gateway saw it (not X-Forwarded-For,
+    /// which the client writes).
+    pub source_ip: Option<String>,
 }
 
 /// Everything a request needs, built once at start-up.
@@ -77,20 +82,20 @@ impl App {
     pub async fn handle(&self, mut req: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = std::mem::take(&mut req.request_id);
-        let (method, neg, resource) = (req.method.clone(), negotiation(&req), req.raw_path.clone());
-        let origin = origin(&req);
+        let (neg, resource) = (negotiation(&req), req.raw_path.clone());
+        let (who, origin) = (Who::of(&req), origin(&req));
         let mut routed = Routed::default();
         let result = self.serve(req, &neg, &mut routed).await;
         let mut response = respond(result, &neg, &request_id, &resource, &routed);
         // A refused preflight carries no CORS headers, as S3 answers one: the
         // browser blocks the request either way, and says why.
-        let refused_preflight = method == Method::OPTIONS && !response.status().is_success();
+        let refused_preflight = who.method == Method::OPTIONS && !response.status().is_success();
         if !refused_preflight {
             self.config
                 .cors
                 .decorate(origin.as_deref(), response.headers_mut());
         }
-        log_request(&request_id, &method, &routed, &response, started);
+        log_request(&request_id, &who, &routed, &response, started);
         response
     }
 
@@ -104,7 +109,7 @@ impl App {
         self.config
             .cors
             .decorate(origin(&req).as_deref(), response.headers_mut());
-        log_request(&req.request_id, &req.method, &routed, &response, started);
+        log_request(&req.request_id, &Who::of(&req), &routed, &response, started);
         response
     }
 
@@ -198,17 +203,36 @@ fn negotiation(req: &Request) -> Negotiation {
     }
 }
 
-/// One line per request.
+/// The request log line's fields about the request itself.
+struct Who {
+    method: Method,
+    caller: Option<String>,
+    source_ip: Option<String>,
+}
+
+impl Who {
+    fn of(req: &Request) -> Self {
+        Self {
+            method: req.method.clone(),
+            caller: req.caller.clone(),
+            source_ip: req.source_ip.clone(),
+        }
+    }
+}
+
+/// One line per request: who asked what, and what came of it.
 fn log_request(
     request_id: &str,
-    method: &Method,
+    who: &Who,
     routed: &Routed,
     response: &Response<Body>,
     started: Instant,
 ) {
     tracing::info!(
         request_id,
-        method = %method,
+        method = %who.method,
+        caller = who.caller.as_deref(),
+        source_ip = who.source_ip.as_deref(),
         operation = routed.operation.unwrap_or("Unrouted"),
         bucket = routed.bucket.as_deref(),
         status = response.status().as_u16(),

@@ -241,6 +241,8 @@ pub fn request(event: Event, context: &Context) -> Result<Request, Box<BadEvent>
                 query: pairs(&query),
                 body: Bytes::new(),
                 request_id: ev.request_context.request_id.unwrap_or_default(),
+                caller: ev.request_context.identity.user_arn,
+                source_ip: ev.request_context.identity.source_ip,
             };
             (request, body)
         }
@@ -270,6 +272,12 @@ pub fn request(event: Event, context: &Context) -> Result<Request, Box<BadEvent>
                 resource: None,
                 query,
                 body: Bytes::new(),
+                caller: ev
+                    .request_context
+                    .authorizer
+                    .and_then(|a| a.iam)
+                    .and_then(|iam| iam.user_arn),
+                source_ip: ev.request_context.http.source_ip,
                 request_id: ev.request_context.request_id.unwrap_or_default(),
             };
             (request, body)

@@ -131,7 +131,12 @@ async fn preflights_are_answered_by_the_function() {
         (preflight("/b-1/k.png", OTHER, "PUT", ""), 403, None),
         (preflight("/b-1/k.png", APP, "PATCH", ""), 403, None),
         (
-            preflight("/b-1/k.png", APP, "PUT", "content-type,x-amz-tagging"),
+            preflight(
+                "/b-1/k.png",
+                APP,
+                "PUT",
+                "content-type,x-amz-tagging,x-amz-copy-source",
+            ),
             403,
             None,
         ),

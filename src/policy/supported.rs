@@ -3,7 +3,7 @@
 //! refused before S3 is called.
 
 use crate::error::ApiError;
-use crate::operation::Operation;
+use crate::operation::{Operation, ResponseOverrides};
 use http::HeaderMap;
 
 /// What one operation takes besides its method and path.
@@ -14,6 +14,8 @@ struct Accepts {
     headers: &'static [&'static str],
     /// S3 request headers, by prefix (`x-amz-meta-`).
     prefixes: &'static [&'static str],
+    /// GetObject's `response-*` overrides.
+    overrides: bool,
 }
 
 const CONDITIONS: [&str; 4] = [
@@ -27,16 +29,6 @@ const SSE_C: [&str; 3] = [
     "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-server-side-encryption-customer-key",
     "x-amz-server-side-encryption-customer-key-md5",
-];
-
-const OBJECT_READ_QUERY: [&str; 7] = [
-    "versionId",
-    "response-cache-control",
-    "response-content-disposition",
-    "response-content-encoding",
-    "response-content-language",
-    "response-content-type",
-    "response-expires",
 ];
 
 const OBJECT_READ_HEADERS: [&str; 8] = [
@@ -81,6 +73,7 @@ fn accepts(op: &Operation) -> Accepts {
         query: &[],
         headers: &[],
         prefixes: &[],
+        overrides: false,
     };
     match op {
         Operation::ListBuckets | Operation::DeleteBucket { .. } => none,
@@ -100,7 +93,8 @@ fn accepts(op: &Operation) -> Accepts {
             ..none
         },
         Operation::GetObject(_) | Operation::HeadObject(_) => Accepts {
-            query: &OBJECT_READ_QUERY,
+            query: &["versionId"],
+            overrides: true,
             headers: &OBJECT_READ_HEADERS,
             ..none
         },
@@ -137,6 +131,18 @@ const ANY_ROUTE_HEADERS: [&str; 6] = [
     "x-amz-cf-id",
     "x-amz-expected-bucket-owner",
 ];
+
+/// Is `name` (lowercase) an S3 request header (`x-amz-*`, `If-*`) that
+/// some operation takes? A CORS preflight may ask for exactly these
+/// ([`crate::cors`]); the request itself is still checked per operation.
+pub fn s3_header_taken(name: &str) -> bool {
+    const META: &str = "x-amz-meta-";
+    OBJECT_READ_HEADERS.contains(&name)
+        || PUT_OBJECT_HEADERS.contains(&name)
+        || PUT_OBJECT_CHECKSUMS.contains(&name)
+        || ANY_ROUTE_HEADERS.contains(&name)
+        || (name.len() > META.len() && name.starts_with(META))
+}
 
 /// SigV4 query-string authentication (API Gateway checks it).
 fn is_signature_parameter(name: &str) -> bool {
@@ -217,7 +223,10 @@ pub fn supported(
     let accepts = accepts(op);
     for (name, value) in query {
         let name = name.as_str();
-        if accepts.query.contains(&name) || is_signature_parameter(name) {
+        if accepts.query.contains(&name)
+            || (accepts.overrides && ResponseOverrides::PARAMETERS.contains(&name))
+            || is_signature_parameter(name)
+        {
             continue;
         }
         if name == "x-id" {
@@ -284,6 +293,50 @@ pub fn supported(
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    /// What the CORS preflight lets through is what the operations take.
+    #[test]
+    fn the_headers_some_operation_takes_are_the_preflights() {
+        use crate::route::{PathSource, route};
+        use http::Method;
+        let ops = [
+            ("GET", "/"),
+            ("GET", "/b-1"),
+            ("PUT", "/b-1"),
+            ("DELETE", "/b-1"),
+            ("GET", "/b-1/k"),
+            ("HEAD", "/b-1/k"),
+            ("PUT", "/b-1/k"),
+            ("DELETE", "/b-1/k"),
+        ];
+        for (method, path) in ops {
+            let method: Method = method.parse().unwrap();
+            let op = route(
+                &method,
+                PathSource::Raw(path),
+                &[],
+                &HeaderMap::new(),
+                Bytes::new(),
+            )
+            .unwrap();
+            let accepts = accepts(&op);
+            for name in accepts.headers.iter().chain(&ANY_ROUTE_HEADERS) {
+                assert!(s3_header_taken(name), "{name} ({})", op.name());
+            }
+        }
+        for name in PUT_OBJECT_CHECKSUMS.iter().chain(&["x-amz-meta-owner"]) {
+            assert!(s3_header_taken(name), "{name}");
+        }
+        for name in [
+            "x-amz-copy-source",
+            "x-amz-meta-",
+            "x-amz-grant-read",
+            "if-range",
+            "x-custom",
+        ] {
+            assert!(!s3_header_taken(name), "{name}");
+        }
+    }
 
     /// Issue 12: no request is turned into another operation, and no
     /// header it relies on is dropped.

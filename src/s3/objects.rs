@@ -74,17 +74,13 @@ macro_rules! checksums {
     };
 }
 
-impl Backend {
-    pub(super) async fn get_object(
-        &self,
-        read: ObjectRead,
-        owner: Option<&str>,
-    ) -> Result<Outcome, ApiError> {
-        let o = &read.overrides;
+/// GetObject and HeadObject take the same conditions, overrides and keys:
+/// everything an [`ObjectRead`] carries.
+macro_rules! read_request {
+    ($builder:expr, $read:expr, $owner:expr) => {{
+        let (read, o) = (&$read, &$read.overrides);
         let key = read.customer_key.as_ref();
-        let request = self
-            .client
-            .get_object()
+        $builder
             .bucket(&read.bucket)
             .key(&read.key)
             .set_version_id(read.version_id.clone())
@@ -103,7 +99,17 @@ impl Backend {
             .set_sse_customer_key(key.map(|k| k.key.clone()))
             .set_sse_customer_key_md5(key.map(|k| k.key_md5.clone()))
             .set_checksum_mode(read.checksum_mode.then_some(ChecksumMode::Enabled))
-            .set_expected_bucket_owner(owner.map(str::to_string));
+            .set_expected_bucket_owner($owner.map(str::to_string))
+    }};
+}
+
+impl Backend {
+    pub(super) async fn get_object(
+        &self,
+        read: ObjectRead,
+        owner: Option<&str>,
+    ) -> Result<Outcome, ApiError> {
+        let request = read_request!(self.client.get_object(), read, owner);
         let (out, date) = with_date(request.send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
         let meta = object_meta!(out, date);
@@ -164,30 +170,7 @@ impl Backend {
         read: ObjectRead,
         owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
-        let o = &read.overrides;
-        let key = read.customer_key.as_ref();
-        let request = self
-            .client
-            .head_object()
-            .bucket(&read.bucket)
-            .key(&read.key)
-            .set_version_id(read.version_id.clone())
-            .set_range(read.range.clone())
-            .set_if_match(read.if_match.clone())
-            .set_if_none_match(read.if_none_match.clone())
-            .set_if_modified_since(read.if_modified_since.as_deref().and_then(http_date))
-            .set_if_unmodified_since(read.if_unmodified_since.as_deref().and_then(http_date))
-            .set_response_cache_control(o.cache_control.clone())
-            .set_response_content_disposition(o.content_disposition.clone())
-            .set_response_content_encoding(o.content_encoding.clone())
-            .set_response_content_language(o.content_language.clone())
-            .set_response_content_type(o.content_type.clone())
-            .set_response_expires(o.expires.as_deref().and_then(http_date))
-            .set_sse_customer_algorithm(key.map(|k| k.algorithm.clone()))
-            .set_sse_customer_key(key.map(|k| k.key.clone()))
-            .set_sse_customer_key_md5(key.map(|k| k.key_md5.clone()))
-            .set_checksum_mode(read.checksum_mode.then_some(ChecksumMode::Enabled))
-            .set_expected_bucket_owner(owner.map(str::to_string));
+        let request = read_request!(self.client.head_object(), read, owner);
         let (out, date) = with_date(request.send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
         let meta = apply_overrides(object_meta!(out, date), &read.overrides);
