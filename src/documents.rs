@@ -19,6 +19,17 @@ use serde::{Serialize, Serializer};
 const S3_XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
+/// Can XML 1.0 carry this text? (Not control characters other than tab,
+/// newline and carriage return, nor U+FFFE / U+FFFF: S3 lets keys hold
+/// them, and asks clients to list such keys with `encoding-type=url`.)
+pub fn xml_safe(text: &str) -> bool {
+    text.chars().all(|c| match c {
+        '\t' | '\n' | '\r' => true,
+        '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => false,
+        _ => true,
+    })
+}
+
 /// How a document is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -193,6 +204,9 @@ impl Serialize for ListBucketResult<'_> {
             list.next_continuation_token.as_deref(),
         )?;
         doc.optional("StartAfter", list.start_after.as_deref())?;
+        if list.encoding_type.is_some() {
+            doc.field("EncodingType", &list.encoding_type)?;
+        }
         let contents: Vec<Content> = list.contents.iter().map(|o| Content(format, o)).collect();
         doc.field("Contents", &contents)?;
         let prefixes: Vec<CommonPrefix> = list
@@ -353,15 +367,52 @@ pub fn location_constraint(body: &[u8]) -> Result<Option<String>, ApiError> {
         return Ok(None);
     }
     #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
+    #[serde(rename_all = "PascalCase", deny_unknown_fields)]
     struct CreateBucketConfiguration {
+        #[serde(rename = "@xmlns", default)]
+        _xmlns: Option<String>,
         location_constraint: Option<String>,
+        // Directory buckets' and tagged creation's: not implemented here.
+        location: Option<serde::de::IgnoredAny>,
+        bucket: Option<serde::de::IgnoredAny>,
+        tags: Option<serde::de::IgnoredAny>,
     }
     let parsed: CreateBucketConfiguration = from_xml(body)?;
-    Ok(parsed
+    for (name, given) in [
+        ("Location", parsed.location.is_some()),
+        ("Bucket", parsed.bucket.is_some()),
+        ("Tags", parsed.tags.is_some()),
+    ] {
+        if given {
+            return Err(ApiError::NotImplemented(format!(
+                "CreateBucketConfiguration/{name}: this API creates general purpose buckets, untagged"
+            )));
+        }
+    }
+    let location = parsed
         .location_constraint
         .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty()))
+        .filter(|l| !l.is_empty());
+    match location {
+        Some(l) if !is_region_name(&l) => Err(ApiError::S3 {
+            status: 400,
+            code: "InvalidLocationConstraint".into(),
+            message: format!("The specified location-constraint is not valid: {l:?}"),
+            request_id: None,
+        }),
+        other => Ok(other),
+    }
+}
+
+/// `us-east-1`, `eu-west-3`, `us-gov-west-1`, `cn-north-1` (and S3's legacy `EU`).
+fn is_region_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    name == "EU"
+        || (parts.len() >= 3
+            && parts[0].len() == 2
+            && parts[..parts.len() - 1].iter().all(|p| lower(p))
+            && parts[parts.len() - 1].parse::<u8>().is_ok())
 }
 
 /// S3's `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>...`.
@@ -575,6 +626,30 @@ mod tests {
                 Err("MalformedXML"),
             ),
             ("not xml", Err("MalformedXML")),
+            (
+                "<CreateBucketConfiguration><LocationConstraint>moon-base</LocationConstraint></CreateBucketConfiguration>",
+                Err("InvalidLocationConstraint"),
+            ),
+            (
+                "<CreateBucketConfiguration><Color>red</Color></CreateBucketConfiguration>",
+                Err("MalformedXML"),
+            ),
+            (
+                "<CreateBucketConfiguration>some text</CreateBucketConfiguration>",
+                Err("MalformedXML"),
+            ),
+            (
+                "<CreateBucketConfiguration><Tags><Tag><Key>a</Key><Value>b</Value></Tag></Tags></CreateBucketConfiguration>",
+                Err("NotImplemented"),
+            ),
+            (
+                "<CreateBucketConfiguration><LocationConstraint>us-gov-west-1</LocationConstraint></CreateBucketConfiguration>",
+                Ok(Some("us-gov-west-1")),
+            ),
+            (
+                "<CreateBucketConfiguration><LocationConstraint>EU</LocationConstraint></CreateBucketConfiguration>",
+                Ok(Some("EU")),
+            ),
         ];
         for (body, expected) in cases {
             let got = location_constraint(body.as_bytes());

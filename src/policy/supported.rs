@@ -85,6 +85,7 @@ fn accepts(op: &Operation) -> Accepts {
                 "continuation-token",
                 "start-after",
                 "list-type",
+                "encoding-type",
             ],
             ..none
         },

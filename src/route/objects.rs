@@ -35,7 +35,7 @@ pub(super) fn object_read(
         if_none_match: header(headers, "if-none-match"),
         if_modified_since: header(headers, "if-modified-since"),
         if_unmodified_since: header(headers, "if-unmodified-since"),
-        overrides: ResponseOverrides::from_query(query),
+        overrides: ResponseOverrides::from_query(query)?,
         customer_key: customer_key(headers)?,
         checksum_mode,
         inline_as_text: false,
@@ -161,7 +161,7 @@ pub(super) fn put_object(
         content_encoding: header(headers, "content-encoding"),
         content_language: header(headers, "content-language"),
         expires: header(headers, "expires"),
-        acl: header(headers, "x-amz-acl"),
+        acl: canned_acl(headers, OBJECT_ACLS)?,
         storage_class: header(headers, "x-amz-storage-class"),
         content_md5: header(headers, "content-md5"),
         if_match: header(headers, "if-match"),
@@ -173,6 +173,37 @@ pub(super) fn put_object(
         key,
         body,
     })
+}
+
+/// The canned ACLs S3 takes on objects.
+pub(super) const OBJECT_ACLS: &[&str] = &[
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+];
+
+/// The canned ACLs S3 takes on buckets.
+pub(super) const BUCKET_ACLS: &[&str] = &[
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "log-delivery-write",
+];
+
+/// `x-amz-acl`, one of S3's canned ACLs (`names`) or refused.
+pub(super) fn canned_acl(headers: &HeaderMap, names: &[&str]) -> Result<Option<String>, ApiError> {
+    match header(headers, "x-amz-acl") {
+        Some(acl) if !names.contains(&acl.as_str()) => Err(ApiError::InvalidArgument(format!(
+            "x-amz-acl {acl:?} is not one of S3's canned ACLs ({})",
+            names.join(", ")
+        ))),
+        acl => Ok(acl),
+    }
 }
 
 /// A metadata value as S3 stores it. HTTP headers carry ASCII; a client
