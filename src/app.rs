@@ -134,8 +134,10 @@ impl App {
         let mut op: Operation =
             route::route(&req.method, path, &req.query, &req.headers, req.body)?;
         if html && let Operation::ListObjectsV2 { list, .. } = &mut op {
-            // A page shows one level, folders first.
+            // A page shows one level, folders first, with names as they are
+            // (HTML carries any key; encoding-type=url is for XML clients).
             list.delimiter.get_or_insert_with(|| "/".into());
+            list.url_encoded = false;
         }
         routed.operation = Some(op.name());
         routed.bucket = op.bucket().map(str::to_string);

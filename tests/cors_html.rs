@@ -370,6 +370,15 @@ async fn stored_markup_in_keys_is_inert_on_the_page() {
     // `</title>` holds a `/`: its key is a folder `</` at the top.
     assert!(html.contains(">&lt;/</a>"), "{html}");
     assert!(html.contains("dir&lt;script&gt;/"));
+    // encoding-type=url is for XML clients: a page shows names as they are.
+    let encoded = page(
+        &h.call(
+            HttpRequest::new("GET", &format!("/{bucket}?encoding-type=url"))
+                .header("accept", "text/html"),
+        )
+        .await,
+    );
+    assert!(encoded.contains("dir&lt;script&gt;/"), "{encoded}");
     // Deeper, the prefix itself (in the title, heading and breadcrumbs).
     let html = page(
         &h.call(
