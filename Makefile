@@ -25,11 +25,12 @@ store: ## Serve only the embedded S3 store on 127.0.0.1:9100 (for `cargo lambda 
 	$(CARGO) run --profile local --bin s3-proxy-local -- --data $(DATA) store --s3-port 9100
 
 .PHONY: test
-test: test-rust test-template test-moto test-browser ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint, headless Chromium
+test: test-rust test-template test-moto test-schemathesis test-browser ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint, Schemathesis, headless Chromium
 
+# --no-fail-fast: every suite runs and reports, even after another failed.
 .PHONY: test-rust
 test-rust:
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --no-fail-fast
 
 # --- deploy path (template.yaml, openapi.yaml) -------------------------------
 
@@ -72,7 +73,9 @@ test-template: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Lint template.ya
 
 # The integration tests again, against another S3 implementation (moto's S3
 # server, from PyPI) on a free loopback port, through S3_PROXY_TEST_ENDPOINT;
-# the server is stopped when the tests end, pass or fail.
+# the server is stopped when the tests end, pass or fail. The same server is
+# the reference of the store-vs-moto comparison in tests/differential/
+# (S3_PROXY_DIFF_MOTO_ENDPOINT).
 .PHONY: test-moto
 test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server on loopback
 	@port=$$($(VENV)/bin/python tests/tools/free_port.py); \
@@ -81,7 +84,28 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ || exit 1; \
 	echo "moto S3 server on 127.0.0.1:$$port"; \
 	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
-	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises --test cors_html
+	S3_PROXY_DIFF_MOTO_ENDPOINT=http://127.0.0.1:$$port \
+	  $(CARGO) test --no-fail-fast --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises --test differential --test cors_html
+
+# Schemathesis (pinned in requirements-dev.txt) checks openapi.yaml against the
+# local emulator, started on a free loopback port over a temporary data folder
+# and stopped afterwards, pass or fail. Configuration, hooks and why:
+# tests/schemathesis/. SCHEMATHESIS_EXAMPLES: examples per operation and phase.
+# PYTHONUNBUFFERED: with its output in a file, Schemathesis was seen to end
+# without writing out its last buffered report.
+SCHEMATHESIS_EXAMPLES ?= 40
+.PHONY: test-schemathesis
+test-schemathesis: $(VENV)/.installed ## openapi.yaml against the local emulator (Schemathesis: 5xx, refusals, answer schemas)
+	$(CARGO) build --bin s3-proxy-local
+	@port=$$($(VENV)/bin/python tests/tools/free_port.py); \
+	data=$$(mktemp -d); \
+	target/debug/s3-proxy-local --host 127.0.0.1 --port $$port --data $$data > $(VENV)/schemathesis-emulator.log 2>&1 & pid=$$!; \
+	trap "kill $$pid 2>/dev/null; rm -rf $$data" EXIT; \
+	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ 60 && \
+	$(VENV)/bin/python tests/schemathesis/fixture.py http://127.0.0.1:$$port st-fixture && \
+	echo "local emulator on 127.0.0.1:$$port (log: $(VENV)/schemathesis-emulator.log)" && \
+	PYTHONUNBUFFERED=1 S3_PROXY_SCHEMATHESIS_BUCKET=st-fixture $(VENV)/bin/schemathesis --config-file tests/schemathesis/schemathesis.toml \
+	  run openapi.yaml --url http://127.0.0.1:$$port --max-examples $(SCHEMATHESIS_EXAMPLES)
 
 # --- browser tests -------------------------------------------------------------
 # Headless Chromium (Debian's chromium + chromium-driver) driven by Selenium

@@ -28,6 +28,9 @@ pub enum ApiError {
     /// A request argument (query parameter or header) that S3 would refuse.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A request S3 would refuse as a whole (a header given twice).
+    #[error("{0}")]
+    InvalidRequest(String),
     /// Content-MD5 is not the MD5 of the body the proxy received.
     #[error("The Content-MD5 you specified did not match what we received.")]
     BadDigest,
@@ -189,6 +192,7 @@ impl ApiError {
             Self::InvalidBucketName(_) => "InvalidBucketName",
             Self::KeyTooLong { .. } => "KeyTooLongError",
             Self::InvalidArgument(_) => "InvalidArgument",
+            Self::InvalidRequest(_) => "InvalidRequest",
             Self::MalformedXml(_) => "MalformedXML",
             Self::BadDigest => "BadDigest",
             Self::InvalidDigest => "InvalidDigest",
@@ -416,6 +420,7 @@ mod tests {
             (ApiError::InvalidBucketName("B".into()), 400),
             (ApiError::KeyTooLong { len: 2000 }, 400),
             (ApiError::InvalidArgument("x".into()), 400),
+            (ApiError::InvalidRequest("x".into()), 400),
             (ApiError::BadDigest, 400),
             (ApiError::InvalidDigest, 400),
             (ApiError::MalformedXml("x".into()), 400),

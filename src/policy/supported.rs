@@ -147,7 +147,10 @@ pub fn s3_header_taken(name: &str) -> bool {
 
 /// SigV4 query-string authentication (API Gateway checks it).
 fn is_signature_parameter(name: &str) -> bool {
-    name.len() > 6 && name[..6].eq_ignore_ascii_case("X-Amz-")
+    name.len() > 6
+        && name
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case("X-Amz-"))
 }
 
 /// Names S3 gives meaning to in a query: sub-resources and the parameters
@@ -222,6 +225,13 @@ pub fn supported(
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
     let accepts = accepts(op);
+    for (i, (name, _)) in query.iter().enumerate() {
+        if query[..i].iter().any(|(seen, _)| seen == name) {
+            return Err(ApiError::InvalidArgument(format!(
+                "the query parameter {name:?} is given more than once"
+            )));
+        }
+    }
     for (name, value) in query {
         let name = name.as_str();
         if accepts.query.contains(&name)
@@ -263,6 +273,11 @@ pub fn supported(
             return Err(ApiError::NotImplemented(format!(
                 "the header {name} is not implemented by this API on {}",
                 op.name()
+            )));
+        }
+        if (s3_header || name == "range") && headers.get_all(name).iter().nth(1).is_some() {
+            return Err(ApiError::InvalidRequest(format!(
+                "the header {name} is given more than once"
             )));
         }
     }
@@ -579,6 +594,41 @@ mod tests {
                 vec![("list-type", "1")],
                 vec![],
                 Some("NotImplemented"),
+            ),
+            (
+                "GET",
+                "/b-1/k",
+                vec![("aééé", "1")],
+                vec![],
+                Some("InvalidArgument"),
+            ),
+            (
+                "GET",
+                "/b-1/k",
+                vec![("X-Amz-Date", "20261126T000000Z")],
+                vec![],
+                None,
+            ),
+            (
+                "GET",
+                "/b-1",
+                vec![("prefix", "a"), ("prefix", "b")],
+                vec![],
+                Some("InvalidArgument"),
+            ),
+            (
+                "GET",
+                "/b-1/k",
+                vec![],
+                vec![("if-match", "\"a\""), ("if-match", "\"b\"")],
+                Some("InvalidRequest"),
+            ),
+            (
+                "PUT",
+                "/b-1/k",
+                vec![],
+                vec![("x-amz-meta-a", "1"), ("x-amz-meta-a", "2")],
+                Some("InvalidRequest"),
             ),
         ];
         for (method, path, query, headers, expected) in cases {

@@ -56,7 +56,8 @@ pub fn is_byte_range(value: &str) -> bool {
     };
     match (first.trim(), last.trim()) {
         (f, "") => digits(f),
-        ("", l) => digits(l) && l.parse::<u64>().is_ok_and(|n| n > 0),
+        // `bytes=-0` is a range no byte satisfies: 416, as S3 answers.
+        ("", l) => digits(l),
         (f, l) => digits(f) && digits(l) && f.parse::<u64>().ok() <= l.parse::<u64>().ok(),
     }
 }
@@ -67,6 +68,11 @@ fn customer_key(headers: &HeaderMap) -> Result<Option<CustomerKey>, ApiError> {
     let part = |name: &str| header(headers, &format!("{PREFIX}{name}"));
     match (part("algorithm"), part("key"), part("key-md5")) {
         (None, None, None) => Ok(None),
+        (Some(algorithm), Some(_), Some(_)) if algorithm != "AES256" => {
+            Err(ApiError::InvalidArgument(format!(
+                "{PREFIX}algorithm must be AES256, not {algorithm:?}"
+            )))
+        }
         (Some(algorithm), Some(key), Some(key_md5)) => Ok(Some(CustomerKey {
             algorithm,
             key,
@@ -278,7 +284,7 @@ mod tests {
             ("bytes=5-", true),
             ("bytes=-5", true),
             (" bytes=0-0 ", true),
-            ("bytes=-0", false),
+            ("bytes=-0", true),
             ("bytes=5-2", false),
             ("bytes=0-1,3-4", false),
             ("items=0-1", false),
