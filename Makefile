@@ -37,7 +37,7 @@ store: local-bin ## Serve only the embedded S3 store on 127.0.0.1:9100 (for `car
 	$(LOCAL_BIN) --data $(DATA) store --s3-port 9100
 
 .PHONY: test
-test: test-rust test-template test-moto test-schemathesis ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint, Schemathesis
+test: test-rust test-template test-moto test-schemathesis test-browser ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint, Schemathesis, headless Chromium
 
 # --no-fail-fast: every suite runs and reports, even after another failed.
 .PHONY: test-rust
@@ -97,7 +97,7 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 	echo "moto S3 server on 127.0.0.1:$$port"; \
 	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
 	S3_PROXY_DIFF_MOTO_ENDPOINT=http://127.0.0.1:$$port \
-	  $(CARGO) test --no-fail-fast --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises --test differential
+	  $(CARGO) test --no-fail-fast --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises --test differential --test cors_html
 
 # Schemathesis (pinned in requirements-dev.txt) checks openapi.yaml against the
 # local emulator, started on a free loopback port over a temporary data folder
@@ -119,6 +119,36 @@ test-schemathesis: $(VENV)/.installed ## openapi.yaml against the local emulator
 	PYTHONUNBUFFERED=1 S3_PROXY_SCHEMATHESIS_BUCKET=st-fixture $(VENV)/bin/schemathesis --config-file tests/schemathesis/schemathesis.toml \
 	  run openapi.yaml --url http://127.0.0.1:$$port --max-examples $(SCHEMATHESIS_EXAMPLES)
 
+# --- browser tests -------------------------------------------------------------
+# Headless Chromium (Debian's chromium + chromium-driver) driven by Selenium
+# (.venv) against s3-proxy-local, the program `make run` runs, on a free
+# loopback port: the HTML index, CORS from another origin, markup in keys, a
+# screenshot in target/browser/. Built with the dev profile by default, which
+# test-rust has already built (BROWSER_PROFILE=local: exactly make run's build).
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+BROWSER_PROFILE ?= dev
+BROWSER_BIN_DIR = $(if $(filter dev,$(BROWSER_PROFILE)),debug,$(BROWSER_PROFILE))
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium and chromium-driver when missing (as root, with apt-get)
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "chromium: installing chromium, chromium-driver (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver fonts-dejavu-core > /dev/null \
+	  || echo "chromium: apt-get could not install it"; \
+	else \
+	  echo "chromium: not installed, and installing needs root and apt-get: the browser tests will skip"; \
+	fi
+
+.PHONY: test-browser
+test-browser: $(VENV)/.installed chromium ## Headless Chromium against s3-proxy-local: index, CORS fetch, XSS, screenshot
+	$(CARGO) build --profile $(BROWSER_PROFILE) --bin s3-proxy-local
+	S3_PROXY_LOCAL_BIN=target/$(BROWSER_BIN_DIR)/s3-proxy-local CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) \
+	  $(VENV)/bin/python tests/browser/test_browser.py
+
+# --- build and deploy ----------------------------------------------------------
 # The function is the `s3-proxy` binary without the `local` feature. arm64 (the
 # template's default Architecture) needs `rustup target add
 # aarch64-unknown-linux-gnu`; cargo-lambda cross-compiles with zig

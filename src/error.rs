@@ -109,6 +109,10 @@ pub enum ApiError {
     /// S3 did not answer in time.
     #[error("The storage backend did not answer in time")]
     BackendTimeout,
+    /// A CORS preflight (`OPTIONS`) refused: `AccessForbidden` (403), or
+    /// `BadRequest` (400) when it is not a preflight at all, as S3 answers.
+    #[error("{0}")]
+    Cors(#[from] crate::cors::Refusal),
     /// Anything else: the detail is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -126,7 +130,8 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
         | "InvalidAccessKeyId"
         | "SignatureDoesNotMatch"
         | "AccountProblem"
-        | "RequestTimeTooSkewed" => 403,
+        | "RequestTimeTooSkewed"
+        | "AccessForbidden" => 403,
         "BucketNotEmpty"
         | "BucketAlreadyExists"
         | "BucketAlreadyOwnedByYou"
@@ -152,7 +157,8 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
         | "MetadataTooLarge"
         | "InvalidPart"
         | "InvalidPartOrder"
-        | "XAmzContentSHA256Mismatch" => 400,
+        | "XAmzContentSHA256Mismatch"
+        | "BadRequest" => 400,
         "MethodNotAllowed" => 405,
         "NotAcceptable" => 406,
         "MissingContentLength" => 411,
@@ -204,6 +210,7 @@ impl ApiError {
             | Self::EncryptionNotConfirmed(_) => "BadGateway",
             Self::BackendTimeout => "GatewayTimeout",
             Self::Internal(_) => "InternalError",
+            Self::Cors(refusal) => refusal.code(),
         }
     }
 

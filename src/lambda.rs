@@ -235,6 +235,7 @@ pub fn request(event: Event, context: &Context) -> Result<Request, Box<BadEvent>
                 method: ev.http_method,
                 headers,
                 path_parameters: ev.path_parameters,
+                client_path: ev.request_context.path.unwrap_or_default(),
                 raw_path: ev.path.unwrap_or_default(),
                 resource: ev.resource,
                 query: pairs(&query),
@@ -263,6 +264,7 @@ pub fn request(event: Event, context: &Context) -> Result<Request, Box<BadEvent>
             };
             let body = body(ev.body, ev.is_base64_encoded);
             let request = Request {
+                client_path: ev.raw_path.clone().unwrap_or_default(),
                 method: ev.request_context.http.method,
                 headers,
                 path_parameters: ev.path_parameters,

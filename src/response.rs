@@ -153,6 +153,28 @@ pub fn render(
     Ok(builder.finish(if neg.head { Body::Empty } else { body }))
 }
 
+/// An HTML index page ([`crate::html`]), with its strict
+/// Content-Security-Policy.
+pub fn html_page(page: String) -> Response<Body> {
+    let mut builder = ResponseParts::new(StatusCode::OK);
+    for (name, value) in crate::html::HEADERS {
+        builder.header(name, value);
+    }
+    builder.header(
+        "content-security-policy",
+        &crate::html::CONTENT_SECURITY_POLICY,
+    );
+    builder.finish(Body::Text(page))
+}
+
+/// The answer to an accepted CORS preflight: 200, no body, the preflight
+/// headers ([`crate::cors::Cors::preflight`]).
+pub fn preflight(headers: http::HeaderMap) -> Response<Body> {
+    let mut builder = ResponseParts::new(StatusCode::OK);
+    builder.headers = headers;
+    builder.finish(Body::Empty)
+}
+
 /// The bytes of an object, as a body API Gateway will hand over intact.
 fn object_body(
     bytes: bytes::Bytes,

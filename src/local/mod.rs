@@ -125,6 +125,11 @@ async fn handle_http(
 ) -> http::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let head = parts.method == http::Method::HEAD;
+    let origin = parts
+        .headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let too_long = || gateway.own_answer(413, "Request Too Long", origin);
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -157,14 +162,6 @@ async fn handle_http(
         }
     };
     to_hyper(response, head)
-}
-
-fn too_long() -> HttpResponse {
-    HttpResponse {
-        status: 413,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: br#"{"message":"Request Too Long"}"#.to_vec(),
-    }
 }
 
 fn to_hyper(response: HttpResponse, head: bool) -> http::Response<Full<Bytes>> {
@@ -241,6 +238,17 @@ pub async fn run(
         );
     }
     println!("binaryMediaTypes: {}", gateway.binary);
+    let cors = &gateway.app.config.cors;
+    match &cors.origins {
+        crate::cors::Origins::Off => {
+            println!("CORS: off (set CORS_ALLOW_ORIGINS to call it from a web page)")
+        }
+        crate::cors::Origins::Any => println!("CORS: any origin (*)"),
+        crate::cors::Origins::List(list) => println!("CORS: {}", list.join(", ")),
+    }
+    if gateway.app.config.html_index {
+        println!("HTML index: open {base}/ in a browser");
+    }
     println!("Try:");
     println!("  curl -X PUT {base}/my-bucket");
     println!("  curl -T photo.png -H 'Content-Type: image/png' {base}/my-bucket/photos/photo.png");

@@ -39,23 +39,28 @@ impl Backend {
         list: ListObjectsQuery,
         owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
-        let out = self
-            .client
-            .list_objects_v2()
-            .bucket(&bucket)
-            .set_expected_bucket_owner(owner.map(str::to_string))
-            .set_prefix(list.prefix)
-            .set_delimiter(list.delimiter)
-            .set_max_keys(list.max_keys)
-            .set_continuation_token(list.continuation_token)
-            .set_start_after(list.start_after)
-            // Always URL-encoded by S3: a key with a character XML 1.0 cannot
-            // carry would make S3's own answer unreadable.
-            .encoding_type(EncodingType::Url)
-            .send()
-            .await
-            .map_err(ApiError::from_sdk)?;
-        // A store that did not encode says so by not naming the encoding.
+        let call = |encoded: bool| {
+            self.client
+                .list_objects_v2()
+                .bucket(&bucket)
+                .set_expected_bucket_owner(owner.map(str::to_string))
+                .set_prefix(list.prefix.clone())
+                .set_delimiter(list.delimiter.clone())
+                .set_max_keys(list.max_keys)
+                .set_continuation_token(list.continuation_token.clone())
+                .set_start_after(list.start_after.clone())
+                .set_encoding_type(encoded.then_some(EncodingType::Url))
+                .send()
+        };
+        let out = match call(list.url_encoded).await.map_err(ApiError::from_sdk) {
+            // A key with a character XML 1.0 cannot carry makes S3's plain
+            // answer unreadable: S3 carries such keys URL-encoded.
+            Err(ApiError::BadBackendAnswer(_)) if !list.url_encoded => {
+                call(true).await.map_err(ApiError::from_sdk)?
+            }
+            other => other?,
+        };
+        // A store that encoded says so (one that ignored the ask does not).
         let encoded = out.encoding_type().is_some();
         let keep = |s: &str| -> Result<String, ApiError> {
             if !encoded || list.url_encoded {

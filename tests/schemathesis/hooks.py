@@ -295,6 +295,13 @@ def read_json(ctx, response):
     return response.json()
 
 
+@schemathesis.deserializer("text/html")
+def read_html(ctx, response):
+    # The HTML index (a first Accept of text/html) is documented as a string:
+    # the page as text; tests/cors_html.rs and tests/browser/ check what is in it.
+    return response.content.decode("utf-8")
+
+
 @schemathesis.deserializer("application/xml", "text/xml")
 def read_xml(ctx, response):
     if _is_bytes(_response_schema(ctx.operation, response.status_code, "*/*")):
