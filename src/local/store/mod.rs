@@ -9,7 +9,7 @@
 //!   while streaming and named by the database only once complete;
 //! - [`list`]: ListObjects as an ordered range scan;
 //! - [`objects`], [`multipart`], [`buckets`], [`extras`] (encryption,
-//!   tags): the S3 operations;
+//!   tags): the S3 operations; [`rules`]: what they check and keep;
 //! - [`migrate`]: a data folder in s3s-fs's layout (the store before this
 //!   one) imported on first start.
 //!
@@ -25,6 +25,7 @@ mod list;
 mod migrate;
 mod multipart;
 mod objects;
+mod rules;
 
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
