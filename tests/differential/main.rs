@@ -216,7 +216,8 @@ impl Pair<'_> {
                         .unwrap_or_else(|| "(not sent: the subject refused)".into())
                 ),
             };
-            let (a, b, state_s, state_r) = if step.has_extras() {
+            let may_refuse = step.has_extras() || (names.proxied && step.ambiguous());
+            let (a, b, state_s, state_r) = if may_refuse {
                 let a = self.subject.exec(&call_s).await;
                 let state_s = self.subject.snapshot().await;
                 if a.is_refusal(call_s.method) {

@@ -204,6 +204,21 @@ impl Step {
         !self.query.is_empty() || !self.headers.is_empty()
     }
 
+    /// A condition given twice (two If-Match headers): S3 does not say which
+    /// one holds, so the proxy may refuse the request (400, nothing changed)
+    /// as it may refuse extras.
+    pub fn ambiguous(&self) -> bool {
+        let conds = match &self.op {
+            Op::Get { conds, .. } | Op::Head { conds, .. } => conds,
+            _ => return false,
+        };
+        conds.iter().enumerate().any(|(i, c)| {
+            conds[..i]
+                .iter()
+                .any(|seen| std::mem::discriminant(seen) == std::mem::discriminant(c))
+        })
+    }
+
     /// What kind of step this is, for telling divergences apart: the
     /// operation and its conditions; with extras, the operation and extras.
     pub fn shape(&self) -> String {
