@@ -42,7 +42,7 @@ async fn start(data: &Path, config: Config) -> Local {
 
 #[tokio::test]
 async fn every_operation_over_http_with_and_without_the_stage() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     let l = start(dir.path(), Config::default()).await;
     let b = &l.base;
 
@@ -133,7 +133,7 @@ async fn every_operation_over_http_with_and_without_the_stage() {
 
 #[tokio::test]
 async fn responses_convert_the_way_api_gateway_converts_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     let config = Config {
         binary_media_types: s3_proxy::media::BinaryMediaTypes::parse("image/png").unwrap(),
         ..Config::default()
@@ -173,7 +173,7 @@ async fn responses_convert_the_way_api_gateway_converts_them() {
 
 #[tokio::test]
 async fn deleting_a_non_empty_bucket_is_refused_and_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     let l = start(dir.path(), Config::default()).await;
     let b = &l.base;
     l.http.put(format!("{b}/keep")).send().await.unwrap();
@@ -205,7 +205,7 @@ async fn deleting_a_non_empty_bucket_is_refused_and_loses_nothing() {
 /// is written or read outside the data folder.
 #[tokio::test]
 async fn no_key_reaches_outside_the_data_folder() {
-    let parent = tempfile::tempdir().unwrap();
+    let parent = common::temp_dir();
     let data = parent.path().join("data");
     let l = start(&data, Config::default()).await;
     let b = &l.base;
@@ -279,7 +279,7 @@ async fn no_key_reaches_outside_the_data_folder() {
 
 #[tokio::test]
 async fn data_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     let png = random_bytes(70_000, 11);
     {
         let l = start(dir.path(), Config::default()).await;
@@ -310,7 +310,7 @@ async fn data_survives_a_restart() {
 
 #[tokio::test]
 async fn bodies_over_api_gateways_limit_get_413() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     let l = start(dir.path(), Config::default()).await;
     l.http.put(format!("{}/big", l.base)).send().await.unwrap();
     let r = l
@@ -383,7 +383,7 @@ async fn raw_request_to(
 /// deleting the last key under a prefix leaves no trace of the prefix.
 #[tokio::test]
 async fn an_object_and_a_prefix_of_the_same_name_coexist() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     let l = start(dir.path(), Config::default()).await;
     let b = &l.base;
     l.http.put(format!("{b}/fold")).send().await.unwrap();
@@ -420,7 +420,7 @@ async fn an_object_and_a_prefix_of_the_same_name_coexist() {
 /// loopback names are answered.
 #[tokio::test]
 async fn requests_for_another_host_get_421() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     let l = start(dir.path(), Config::default()).await;
     let addr = l.base.trim_start_matches("http://").to_string();
     let port = addr.rsplit(':').next().unwrap().to_string();

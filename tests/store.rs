@@ -24,7 +24,7 @@ struct Store {
 }
 
 async fn store() -> Store {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     let store = server::start_store(dir.path(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();

@@ -29,6 +29,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+/// A fresh folder for a store or a download, under cargo's
+/// `CARGO_TARGET_TMPDIR` (target/tmp, on the disk that holds the build), not
+/// the system's temporary folder: a CI machine's /tmp may be a small tmpfs,
+/// where a 1 GB upload ends in "No space left on device".
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temp dir under target/tmp")
+}
+
 pub struct Harness {
     pub gateway: Gateway,
     pub client: aws_sdk_s3::Client,
@@ -97,7 +105,7 @@ impl Harness {
                 Self::assemble(config, client, None, None, true)
             }
             None => {
-                let dir = tempfile::tempdir().expect("temp dir");
+                let dir = temp_dir();
                 let store = server::start_store(dir.path(), "127.0.0.1:0".parse().unwrap())
                     .await
                     .expect("embedded store starts");

@@ -476,7 +476,7 @@ fn store_matches_moto() {
         return;
     };
     let rt = runtime();
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = common::temp_dir();
     let store = rt
         .block_on(server::start_store(
             dir.path(),

@@ -81,12 +81,29 @@ impl From<StoreError> for S3Error {
                     "The store is busy (another process holds its database); retry."
                 )
             }
+            StoreError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => disk_full(&e),
+            StoreError::Db(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DiskFull =>
+            {
+                disk_full(&f)
+            }
             other => {
                 tracing::error!(error = %other, "local store failure");
                 S3Error::new(S3ErrorCode::InternalError)
             }
         }
     }
+}
+
+/// A full disk is the user's to fix, not a fault of the store: said as such
+/// (S3 itself never runs out of space; 503 ServiceUnavailable is its answer
+/// for "cannot take this now").
+fn disk_full(e: &dyn std::fmt::Display) -> S3Error {
+    tracing::error!(error = %e, "local store: the disk is full");
+    s3_error!(
+        ServiceUnavailable,
+        "The local store's disk is full ({e}); free space in its data folder and retry."
+    )
 }
 
 /// The store over one data folder.
