@@ -28,6 +28,9 @@ pub enum ApiError {
     /// A request argument (query parameter or header) that S3 would refuse.
     #[error("{0}")]
     InvalidArgument(String),
+    /// An `x-amz-storage-class` that names no storage class (empty).
+    #[error("The storage class you specified is not valid: {0}")]
+    InvalidStorageClass(String),
     /// A request S3 would refuse as a whole (a header given twice).
     #[error("{0}")]
     InvalidRequest(String),
@@ -192,6 +195,7 @@ impl ApiError {
             Self::InvalidBucketName(_) => "InvalidBucketName",
             Self::KeyTooLong { .. } => "KeyTooLongError",
             Self::InvalidArgument(_) => "InvalidArgument",
+            Self::InvalidStorageClass(_) => "InvalidStorageClass",
             Self::InvalidRequest(_) => "InvalidRequest",
             Self::MalformedXml(_) => "MalformedXML",
             Self::BadDigest => "BadDigest",
@@ -420,6 +424,7 @@ mod tests {
             (ApiError::InvalidBucketName("B".into()), 400),
             (ApiError::KeyTooLong { len: 2000 }, 400),
             (ApiError::InvalidArgument("x".into()), 400),
+            (ApiError::InvalidStorageClass("x".into()), 400),
             (ApiError::InvalidRequest("x".into()), 400),
             (ApiError::BadDigest, 400),
             (ApiError::InvalidDigest, 400),

@@ -113,6 +113,17 @@ pub struct UploadRequest {
     pub content_type: Option<String>,
 }
 
+impl UploadRequest {
+    /// Parts, rather than one presigned PUT: asked for (`?parts=`), or an
+    /// object over S3's largest single PUT (5 GiB).
+    pub fn multipart(&self) -> bool {
+        self.parts.is_some() || self.size.is_some_and(|s| s > MAX_SINGLE_PUT)
+    }
+}
+
+/// S3's largest single PUT.
+pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+
 /// One part named in a CompleteMultipartUpload body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedPart {

@@ -62,16 +62,10 @@ pub fn render(
             },
         ),
         Outcome::Objects(list) => {
-            if format == Format::Xml && list.encoding_type.is_none() {
-                let names = list.contents.iter().map(|o| o.key.as_str());
-                let prefixes = list.common_prefixes.iter().map(String::as_str);
-                if let Some(name) = names.chain(prefixes).find(|n| !documents::xml_safe(n)) {
-                    return Err(ApiError::InvalidArgument(format!(
-                        "the listing holds a key XML 1.0 cannot carry ({name:?}): list with \
-                         encoding-type=url, or with Accept: application/json"
-                    )));
-                }
-            }
+            let list = match format {
+                Format::Xml => documents::xml_carriable(list),
+                Format::Json => list,
+            };
             builder.document(
                 format,
                 &ListBucketResult {

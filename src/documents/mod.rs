@@ -32,6 +32,41 @@ pub fn xml_safe(text: &str) -> bool {
     })
 }
 
+/// A listing XML can carry: when a key, prefix, delimiter or start-after
+/// holds a character XML 1.0 cannot (S3 lets keys hold them), every one of
+/// them is URL-encoded and the listing says so with
+/// `<EncodingType>url</EncodingType>`, exactly as S3 answers a client that
+/// asked for `encoding-type=url` (and as S3 asks clients to list such keys).
+pub fn xml_carriable(mut list: ObjectList) -> ObjectList {
+    if list.encoding_type.is_some() {
+        return list;
+    }
+    let values = list
+        .contents
+        .iter()
+        .map(|o| o.key.as_str())
+        .chain(list.common_prefixes.iter().map(String::as_str))
+        .chain(
+            [&list.prefix, &list.delimiter, &list.start_after]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        );
+    if values.into_iter().all(xml_safe) {
+        return list;
+    }
+    let encode = |s: &mut String| *s = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+    for entry in &mut list.contents {
+        encode(&mut entry.key);
+    }
+    list.common_prefixes.iter_mut().for_each(encode);
+    for value in [&mut list.prefix, &mut list.delimiter, &mut list.start_after] {
+        value.as_mut().map(encode);
+    }
+    list.encoding_type = Some("url".into());
+    list
+}
+
 /// How a document is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -518,5 +553,37 @@ mod tests {
         });
         assert!(xml.contains("<Header><Name>content-type</Name><Value>image/png</Value></Header>"));
         assert!(!xml.contains("UploadId"), "{xml}");
+    }
+
+    #[test]
+    fn keys_xml_cannot_carry_go_url_encoded_as_s3_sends_them() {
+        let list = ObjectList {
+            name: "b-1".into(),
+            delimiter: Some("/".into()),
+            contents: vec![
+                ObjectEntry {
+                    key: "ctl\u{1e}char".into(),
+                    ..Default::default()
+                },
+                ObjectEntry {
+                    key: "a b+c".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let xml = Format::Xml.write(&ListBucketResult {
+            format: Format::Xml,
+            list: &xml_carriable(list.clone()),
+        });
+        assert!(xml.contains("<Key>ctl%1Echar</Key><"), "{xml}");
+        assert!(xml.contains("<Key>a+b%2Bc</Key>"), "{xml}");
+        assert!(xml.contains("<Delimiter>%2F</Delimiter>"), "{xml}");
+        assert!(xml.contains("<EncodingType>url</EncodingType>"), "{xml}");
+        let plain = ObjectList {
+            contents: vec![list.contents[1].clone()],
+            ..list
+        };
+        assert_eq!(xml_carriable(plain.clone()), plain, "nothing to encode");
     }
 }

@@ -57,23 +57,37 @@ fn is_region_name(name: &str) -> bool {
         || (parts.len() >= 3
             && parts[0].len() == 2
             && parts[..parts.len() - 1].iter().all(|p| lower(p))
-            && parts[parts.len() - 1].parse::<u8>().is_ok())
+            && !parts[parts.len() - 1].is_empty()
+            && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// S3's `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>...`.
 pub fn completed_parts(body: &[u8]) -> Result<Vec<CompletedPart>, ApiError> {
     #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
+    #[serde(rename_all = "PascalCase", deny_unknown_fields)]
     struct CompleteMultipartUpload {
+        #[serde(rename = "@xmlns", default)]
+        _xmlns: Option<String>,
         #[serde(default)]
         part: Vec<Part>,
     }
     #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
+    #[serde(rename_all = "PascalCase", deny_unknown_fields)]
     struct Part {
         part_number: i32,
         #[serde(rename = "ETag")]
         etag: String,
+        // Per-part checksums: S3 takes them, this API does not (yet).
+        #[serde(rename = "ChecksumCRC32")]
+        crc32: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "ChecksumCRC32C")]
+        crc32c: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "ChecksumCRC64NVME")]
+        crc64nvme: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "ChecksumSHA1")]
+        sha1: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "ChecksumSHA256")]
+        sha256: Option<serde::de::IgnoredAny>,
     }
     let parsed: CompleteMultipartUpload = from_xml(body)?;
     if parsed.part.is_empty() {
@@ -81,14 +95,31 @@ pub fn completed_parts(body: &[u8]) -> Result<Vec<CompletedPart>, ApiError> {
             "CompleteMultipartUpload names no Part".into(),
         ));
     }
-    Ok(parsed
+    parsed
         .part
         .into_iter()
-        .map(|p| CompletedPart {
-            part_number: p.part_number,
-            etag: p.etag,
+        .map(|p| {
+            let checksums = [&p.crc32, &p.crc32c, &p.crc64nvme, &p.sha1, &p.sha256];
+            if checksums.iter().any(|c| c.is_some()) {
+                return Err(ApiError::NotImplemented(
+                    "per-part checksums in CompleteMultipartUpload".into(),
+                ));
+            }
+            // An ETag S3 answered is visible ASCII; anything else names no part.
+            if p.etag.is_empty() || !p.etag.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ApiError::S3 {
+                    status: 400,
+                    code: "InvalidPart".into(),
+                    message: "One or more of the specified parts could not be found.".into(),
+                    request_id: None,
+                });
+            }
+            Ok(CompletedPart {
+                part_number: p.part_number,
+                etag: p.etag,
+            })
         })
-        .collect())
+        .collect()
 }
 
 fn from_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -155,6 +186,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(parts[0].etag, "\"a\"");
-        assert_eq!(completed_parts(b"<x/>").unwrap_err().code(), "MalformedXML");
+        let refused: [(&[u8], &str); 4] = [
+            (b"<x/>", "MalformedXML"),
+            (
+                b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag><Color/></Part></CompleteMultipartUpload>",
+                "MalformedXML",
+            ),
+            (
+                b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag><ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part></CompleteMultipartUpload>",
+                "NotImplemented",
+            ),
+            (
+                "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\u{e9}t\u{e9}</ETag></Part></CompleteMultipartUpload>".as_bytes(),
+                "InvalidPart",
+            ),
+        ];
+        for (body, code) in refused {
+            let got = completed_parts(body).unwrap_err();
+            assert_eq!(got.code(), code, "{}", String::from_utf8_lossy(body));
+        }
     }
 }

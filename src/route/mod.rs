@@ -199,16 +199,32 @@ pub fn route(
                     key,
                 }),
             },
-            Method::POST if has_query(query, "uploads") => Ok(Operation::PresignUpload(UploadRequest {
-                size: number(query, "size", 0, 5 * (1 << 40))?,
-                parts: number(query, "parts", 1, MAX_PLANNED_PARTS)?.map(|n| n as u32),
-                content_type: header(headers, "content-type"),
-                bucket,
-                key,
-            })),
+            Method::POST if has_query(query, "uploads") => {
+                if !body.is_empty() {
+                    // Never dropped silently: a document sent here is meant
+                    // for something this request does not do.
+                    return Err(ApiError::InvalidRequest(
+                        "POST ?uploads (a presigned upload plan) takes no body; the \
+                         CompleteMultipartUpload document goes with ?uploadId=ID"
+                            .into(),
+                    ));
+                }
+                let request = UploadRequest {
+                    size: number(query, "size", 0, 5 * (1 << 40))?,
+                    parts: number(query, "parts", 1, MAX_PLANNED_PARTS)?.map(|n| n as u32),
+                    content_type: header(headers, "content-type"),
+                    bucket,
+                    key,
+                };
+                if request.multipart() {
+                    xml_carriable_key(&request.key)?;
+                }
+                Ok(Operation::PresignUpload(request))
+            }
             Method::POST => match non_empty(query, "uploadId")? {
                 Some(upload_id) => Ok(Operation::CompleteMultipartUpload {
                     parts: {
+                        xml_carriable_key(&key)?;
                         verify_md5(headers, &body)?;
                         documents::completed_parts(&body)?
                     },
@@ -241,6 +257,19 @@ fn query_value(query: &[(String, String)], name: &str) -> Option<String> {
 
 fn has_query(query: &[(String, String)], name: &str) -> bool {
     query.iter().any(|(k, _)| k == name)
+}
+
+/// S3 names the key in its multipart answers, which are XML: a key holding a
+/// character XML 1.0 cannot carry cannot go through a multipart upload.
+fn xml_carriable_key(key: &str) -> Result<(), ApiError> {
+    if documents::xml_safe(key) {
+        return Ok(());
+    }
+    Err(ApiError::InvalidArgument(
+        "a key with a control character cannot be uploaded in parts (S3's multipart \
+         answers name the key in XML): upload it with one PUT"
+            .into(),
+    ))
 }
 
 /// A parameter that names something (an upload, a version): empty is an error.
@@ -504,6 +533,15 @@ mod tests {
             let err = route(&post, path, &query, &none, Bytes::new()).unwrap_err();
             assert_eq!(err.code(), code, "{query:?}");
         }
+        let err = route(
+            &post,
+            path,
+            &q(&[("uploads", "")]),
+            &none,
+            Bytes::from_static(b"<CompleteMultipartUpload/>"),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "InvalidRequest");
         let err = route(
             &post,
             path,

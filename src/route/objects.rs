@@ -168,7 +168,7 @@ pub(super) fn put_object(
         content_language: header(headers, "content-language"),
         expires: header(headers, "expires"),
         acl: canned_acl(headers, OBJECT_ACLS)?,
-        storage_class: header(headers, "x-amz-storage-class"),
+        storage_class: storage_class(headers)?,
         content_md5: header(headers, "content-md5"),
         if_match: header(headers, "if-match"),
         if_none_match: header(headers, "if-none-match"),
@@ -179,6 +179,18 @@ pub(super) fn put_object(
         key,
         body,
     })
+}
+
+/// `x-amz-storage-class`, passed on as named: S3 knows its classes (and adds
+/// new ones), so the proxy refuses only a value that names none, which the
+/// SDK would otherwise leave out of the request.
+fn storage_class(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match header(headers, "x-amz-storage-class") {
+        Some(class) if class.trim().is_empty() => Err(ApiError::InvalidStorageClass(
+            "x-amz-storage-class is empty".into(),
+        )),
+        class => Ok(class),
+    }
 }
 
 /// The canned ACLs S3 takes on objects.

@@ -327,6 +327,10 @@ impl Backend {
                 404 => Ok(false),
                 // HEAD of a delete marker: it exists, and may be deleted.
                 405 => Ok(true),
+                // (A HEAD answer has no body to name the fault: S3's.)
+                400 => Err(ApiError::InvalidArgument(
+                    "Invalid version id specified".into(),
+                )),
                 _ => Err(err),
             },
         }

@@ -3,13 +3,11 @@
 
 use super::Backend;
 use crate::error::ApiError;
-use crate::operation::{CompletedPart, MAX_PLANNED_PARTS, UploadRequest};
+use crate::operation::{CompletedPart, MAX_PLANNED_PARTS, MAX_SINGLE_PUT, UploadRequest};
 use crate::outcome::{Outcome, PlannedUpload, Stored, UploadPlan};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as SdkPart};
 
-/// S3's largest single PUT.
-pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
 const MIB: u64 = 1024 * 1024;
 
 impl Backend {
@@ -18,8 +16,7 @@ impl Backend {
         request: UploadRequest,
         owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
-        let multipart = request.parts.is_some() || request.size.is_some_and(|s| s > MAX_SINGLE_PUT);
-        let upload = if multipart {
+        let upload = if request.multipart() {
             self.plan_multipart(&request, owner).await?
         } else {
             if let Some(owner) = owner {
@@ -71,10 +68,14 @@ impl Backend {
             }
             (None, None) => (1, None),
         };
-        if part_size.is_some_and(|p| p > MAX_SINGLE_PUT) {
-            return Err(ApiError::InvalidArgument(
-                "the object is too large to upload in the parts one plan allows".into(),
-            ));
+        if let (Some(part), Some(size)) = (part_size, request.size)
+            && part > MAX_SINGLE_PUT
+        {
+            return Err(ApiError::InvalidArgument(format!(
+                "{size} bytes in {count} parts makes parts of {part} bytes; S3 takes at most \
+                 {MAX_SINGLE_PUT} bytes (5 GiB) per part: ask for at least {} parts",
+                size.div_ceil(MAX_SINGLE_PUT)
+            )));
         }
         let created = self
             .client

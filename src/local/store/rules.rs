@@ -343,19 +343,17 @@ fn body_error(e: s3s::StdError) -> S3Error {
     }
 }
 
-/// Features of a write the store does not keep (website redirects, an
-/// encryption context, object lock, ACL grants) are refused, never ignored (a canned ACL is
-/// accepted: every object belongs to the one local owner).
+/// Features of a write the store does not keep (website redirects, object
+/// lock, ACL grants) are refused, never ignored (a canned ACL is accepted:
+/// every object belongs to the one local owner; a KMS encryption context is
+/// accepted with aws:kms, which the store records as a label and does not
+/// run through any KMS).
 macro_rules! refuse_unkept {
     ($input:expr) => {{
-        let unkept: [(&str, bool); 5] = [
+        let unkept: [(&str, bool); 4] = [
             (
                 "x-amz-website-redirect-location",
                 $input.website_redirect_location.is_some(),
-            ),
-            (
-                "x-amz-server-side-encryption-context",
-                $input.ssekms_encryption_context.is_some(),
             ),
             (
                 "x-amz-object-lock-mode",
