@@ -53,11 +53,14 @@ struct Routed {
 
 impl App {
     /// Configuration from the environment and an S3 client from aws-config's
-    /// default chain (region, credentials, `AWS_ENDPOINT_URL_S3`).
+    /// default chain (region, credentials, `AWS_ENDPOINT_URL_S3`), warmed up
+    /// ([`s3::client::warm_up`]): the Lambda's init.
     pub async fn from_env() -> Result<Self, String> {
         let config = Config::from_env()?;
         let client = s3::client::from_env(&config).await?;
-        Ok(Self::new(config, client))
+        let app = Self::new(config, client);
+        s3::client::warm_up(app.backend.client(), &app.config).await;
+        Ok(app)
     }
 
     pub fn new(config: Config, client: aws_sdk_s3::Client) -> Self {

@@ -45,10 +45,13 @@ use std::time::{Duration, Instant};
 // The parts of the benchmark, one module each; they share this file's
 // imports, constants and helpers.
 mod cold_start;
+mod cpu_quota;
+mod instructions;
 mod overhead;
 mod throughput;
+mod tls;
 
-use cold_start::{binary_size, cold_start_lambda, cold_start_local};
+use cold_start::{S3Target, binary_size, cold_start_https, cold_start_lambda, cold_start_local};
 use overhead::{memory, overhead};
 use throughput::throughput;
 
@@ -87,7 +90,11 @@ fn lambda_bin() -> (PathBuf, &'static str) {
 const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
 
 fn main() -> std::process::ExitCode {
-    if !std::env::args().any(|a| a == "--bench") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(at) = args.iter().position(|a| a == instructions::COUNT_ARG) {
+        return instructions::child(&args[at + 1..]);
+    }
+    if !args.iter().any(|a| a == "--bench") {
         println!("bench: skipped (run it with `make bench`)");
         return std::process::ExitCode::SUCCESS;
     }
@@ -154,35 +161,44 @@ struct Bench {
     gateway: Gateway,
 }
 
+impl Bench {
+    /// The store on a free loopback port over a temporary folder, with the
+    /// benchmark's buckets and the object `events/get-object.json` reads.
+    async fn start() -> Result<Self, BoxError> {
+        let dir = tempfile::tempdir()?;
+        let store = server::start_store(dir.path(), "127.0.0.1:0".parse()?).await?;
+        let config = Config::default();
+        let client = server::local_client(&store.url(), config.backend_timeout);
+        let app = Arc::new(App::new(config, client.clone()));
+        client.create_bucket().bucket(BUCKET).send().await?;
+        client.create_bucket().bucket(DEMO_BUCKET).send().await?;
+        client
+            .put_object()
+            .bucket(DEMO_BUCKET)
+            .key(DEMO_KEY)
+            .content_type("text/plain")
+            .body(Bytes::from_static(b"Hello from s3-proxy!\n").into())
+            .send()
+            .await?;
+        Ok(Self {
+            store,
+            _dir: dir,
+            client,
+            gateway: Gateway::new(app, "prod"),
+        })
+    }
+}
+
 async fn run() -> Result<(), BoxError> {
     let started = Instant::now();
-    let dir = tempfile::tempdir()?;
-    let store = server::start_store(dir.path(), "127.0.0.1:0".parse()?).await?;
-    let config = Config::default();
-    let client = server::local_client(&store.url(), config.backend_timeout);
-    let app = Arc::new(App::new(config, client.clone()));
-    let bench = Bench {
-        store,
-        _dir: dir,
-        client: client.clone(),
-        gateway: Gateway::new(app, "prod"),
-    };
-    client.create_bucket().bucket(BUCKET).send().await?;
-    client.create_bucket().bucket(DEMO_BUCKET).send().await?;
-    client
-        .put_object()
-        .bucket(DEMO_BUCKET)
-        .key(DEMO_KEY)
-        .content_type("text/plain")
-        .body(Bytes::from_static(b"Hello from s3-proxy!\n").into())
-        .send()
-        .await?;
-
+    let bench = Bench::start().await?;
     let mut rows = Vec::new();
     eprintln!("bench: handler overhead ...");
     for (size, label, iterations) in [(KB, "1 KB", 2000), (MB, "1 MB", 200), (4 * MB, "4 MB", 80)] {
         overhead(&bench, size, label, iterations, &mut rows).await?;
     }
+    eprintln!("bench: instructions per request (callgrind) ...");
+    instructions::get_1kb_row(&mut rows)?;
     eprintln!("bench: memory ...");
     memory(&bench, &mut rows).await?;
     eprintln!("bench: local mode throughput ...");
@@ -190,6 +206,16 @@ async fn run() -> Result<(), BoxError> {
     eprintln!("bench: cold start ...");
     cold_start_local(&mut rows)?;
     cold_start_lambda(&bench, &mut rows).await?;
+    eprintln!("bench: cold start over HTTPS, full CPU and under CPU quotas ...");
+    let https_store = tls::https_store(bench.store.addr).await?;
+    let https = S3Target {
+        url: https_store.url.clone(),
+        ca_file: Some(https_store.ca_file.clone()),
+    };
+    cold_start_https(&https, &mut rows).await?;
+    cpu_quota::cold_start_quota(&https, &mut rows).await?;
+    eprintln!("bench: first invocation against a warm one (callgrind) ...");
+    instructions::first_invocation_rows(&https, &mut rows).await?;
     binary_size(&mut rows)?;
 
     print_table(&rows, started.elapsed());

@@ -96,6 +96,57 @@ pub fn http_client(endpoint: Option<&str>) -> SharedHttpClient {
     })
 }
 
+/// How long init may spend on [`warm_up`]: well inside Lambda's 10 s init.
+pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Pays in init what the first S3 call would pay in the first invocation:
+/// the HTTPS connector and its trust roots, credentials, the endpoint
+/// resolver and signer, and a TLS connection, which the pool keeps for the
+/// first request. One cheap call does all of it: HeadBucket on the first
+/// bucket `ALLOWED_BUCKETS` names exactly (its virtual host is where that
+/// bucket's requests go), else ListBuckets (the regional endpoint, which
+/// serves `GET /` and every path-style request). Its answer does not
+/// matter (403 opens the connection as well as 200), and it never fails
+/// init: without a network it gives up after [`WARM_UP_TIMEOUT`] and the
+/// first request connects as it would have.
+pub async fn warm_up(client: &Client, config: &Config) {
+    let bucket = config
+        .allowed_buckets
+        .iter()
+        .find(|b| !b.ends_with('*'))
+        .cloned();
+    let started = std::time::Instant::now();
+    let call = async {
+        match &bucket {
+            Some(bucket) => client
+                .head_bucket()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string()),
+            None => client
+                .list_buckets()
+                .max_buckets(1)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string()),
+        }
+    };
+    let outcome = match tokio::time::timeout(WARM_UP_TIMEOUT, call).await {
+        Ok(Ok(())) => "ok".to_string(),
+        Ok(Err(e)) => e,
+        Err(_) => format!("no answer within {WARM_UP_TIMEOUT:?}"),
+    };
+    tracing::debug!(
+        bucket = bucket.as_deref(),
+        outcome,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "S3 warm-up call in init"
+    );
+}
+
 /// Connect within 3 s; the whole call (retries included) within the
 /// backend timeout, so that a slow S3 is a clean 504.
 pub fn timeouts(backend_timeout: Duration) -> TimeoutConfig {

@@ -1,0 +1,100 @@
+//! A local HTTPS S3 endpoint: the embedded store behind TLS, with a server
+//! certificate from a test CA made at bench time (rcgen). The function
+//! trusts that CA as a user would trust a private CA: `SSL_CERT_FILE`.
+//!
+//! TLS is terminated by a front of the bench's own (tokio-rustls) that
+//! forwards the bytes of each connection to the store's plain-HTTP
+//! listener on loopback: the store is not changed, and requests (SigV4
+//! signatures over the Host header included) reach it as sent.
+
+use super::*;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use std::net::SocketAddr;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::{self, pki_types};
+
+/// The store over HTTPS; stopped when dropped.
+pub(crate) struct HttpsStore {
+    /// `https://127.0.0.1:PORT`
+    pub(crate) url: String,
+    /// The test CA's certificate (PEM), for `SSL_CERT_FILE`.
+    pub(crate) ca_file: PathBuf,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HttpsStore {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A test CA and a server certificate for 127.0.0.1 and localhost.
+fn certificates() -> Result<(String, rustls::ServerConfig), BoxError> {
+    let ca_key = KeyPair::generate()?;
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "s3-proxy bench test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca, ca_key);
+
+    let key = KeyPair::generate()?;
+    let mut server = CertificateParams::new(vec!["localhost".to_string()])?;
+    server
+        .subject_alt_names
+        .push(SanType::IpAddress([127, 0, 0, 1].into()));
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "s3-proxy bench store");
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = server.signed_by(&key, &issuer)?;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let private_key = pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], private_key)?;
+    Ok((ca_cert.pem(), config))
+}
+
+/// Starts the HTTPS front for the plain-HTTP store at `store`.
+pub(crate) async fn https_store(store: SocketAddr) -> Result<HttpsStore, BoxError> {
+    let (ca_pem, config) = certificates()?;
+    let dir = tempfile::tempdir()?;
+    let ca_file = dir.path().join("bench-ca.pem");
+    std::fs::write(&ca_file, ca_pem)?;
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("https://{}", listener.local_addr()?);
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = socket.set_nodelay(true);
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(store).await else {
+                    return;
+                };
+                let _ = plain.set_nodelay(true);
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    Ok(HttpsStore {
+        url,
+        ca_file,
+        _dir: dir,
+        task,
+    })
+}
