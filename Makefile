@@ -33,25 +33,42 @@ test-rust:
 
 # --- deploy path (template.yaml, openapi.yaml) -------------------------------
 
-# Python tools (cfn-lint, SAM CLI) live in .venv, pinned in requirements-dev.txt.
-# Both linters run offline and need no AWS credentials: only a region name.
+# Python tools live in virtual environments, pinned: cfn-lint, the SAM CLI and
+# moto in .venv (requirements-dev.txt); checkov in .venv-checkov
+# (requirements-checkov.txt: it pins boto3 apart from the SAM CLI's, so the two
+# cannot share one environment). All three linters run offline and need no AWS
+# credentials: only a region name.
 VENV ?= .venv
+CHECKOV_VENV ?= .venv-checkov
 PYTHON ?= python3
 SAM := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/sam
-CFN_LINT := $(VENV)/bin/cfn-lint
+CFN_LINT := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/cfn-lint
+# --skip-download: no call to Prisma Cloud for guidelines (offline, fast).
+CHECKOV := $(CHECKOV_VENV)/bin/checkov --framework cloudformation --compact --quiet --skip-download
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-.PHONY: venv
-venv: $(VENV)/.installed ## Install cfn-lint and the SAM CLI (pinned) into .venv
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
 
+.PHONY: venv
+venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Install cfn-lint, the SAM CLI, moto and checkov (pinned) into .venv*
+
+# checkov decides from the parameters' defaults which conditional resources
+# exist, so it also scans a variant with every option on (deploy/template_variant.py).
 .PHONY: test-template
-test-template: $(VENV)/.installed ## Lint template.yaml offline: cfn-lint, then sam validate --lint
+test-template: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Lint template.yaml offline: cfn-lint, sam validate --lint, checkov
 	$(CFN_LINT) template.yaml
 	$(SAM) validate --lint --template template.yaml
+	$(CHECKOV) --file template.yaml
+	@mkdir -p target
+	$(VENV)/bin/python deploy/template_variant.py template.yaml target/template-all-options.json
+	$(CHECKOV) --file target/template-all-options.json
 
 # The integration tests again, against another S3 implementation (moto's S3
 # server, from PyPI) on a free loopback port, through S3_PROXY_TEST_ENDPOINT;
@@ -64,7 +81,7 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ || exit 1; \
 	echo "moto S3 server on 127.0.0.1:$$port"; \
 	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
-	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability
+	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises
 
 # The function is the `s3-proxy` binary without the `local` feature. arm64 (the
 # template's default Architecture) needs `rustup target add
@@ -85,6 +102,33 @@ build-x86: ## Build the x86_64 Lambda (deploy with Architecture=x86_64)
 deploy: $(VENV)/.installed ## sam build && sam deploy (--guided until samconfig.toml exists)
 	$(SAM) build
 	if [ -f samconfig.toml ]; then $(SAM) deploy; else $(SAM) deploy --guided; fi
+
+# The inner loop after the first `make deploy`: build for the stack's
+# architecture and replace only the code of the stack's function
+# (`<stack>-s3-proxy`). cargo-lambda leaves role, environment, memory, timeout
+# and the API alone: its [package.metadata.lambda.deploy] settings apply only
+# to a function named after the package. The next `make deploy` puts the
+# stack's own build back. STACK, REGION and ARCH default to samconfig.toml's.
+STACK ?= $(or $(shell sed -n 's/^stack_name *= *"\(.*\)"/\1/p' samconfig.toml 2>/dev/null | head -n 1),s3-proxy)
+REGION ?= $(shell sed -n 's/^region *= *"\(.*\)"/\1/p' samconfig.toml 2>/dev/null | head -n 1)
+ARCH ?= $(or $(shell sed -n 's/.*Architecture=\([a-z0-9_]*\).*/\1/p' samconfig.toml 2>/dev/null | head -n 1),arm64)
+LAMBDA_ARCH_FLAG := $(if $(filter x86_64,$(ARCH)),--x86-64,--arm64)
+LAMBDA_REGION_FLAG := $(if $(REGION),--region $(REGION))
+
+.PHONY: update-function
+update-function: ## Replace the deployed stack's function code only, in seconds (STACK, REGION, ARCH=arm64|x86_64)
+	$(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --bin s3-proxy --no-default-features
+	$(CARGO) lambda deploy $(LAMBDA_REGION_FLAG) --binary-path target/lambda/s3-proxy/bootstrap $(STACK)-s3-proxy
+
+# The deploy without SAM: one function named s3-proxy with the settings of
+# [package.metadata.lambda.deploy] and deploy/function.env, running as the role
+# made from deploy/function-policy.json (README: "Deploy without SAM").
+.PHONY: deploy-lambda
+deploy-lambda: ## cargo-lambda only: deploy the function s3-proxy (ROLE_ARN=..., REGION, ARCH)
+	@test -n "$(ROLE_ARN)" || { echo "ROLE_ARN=arn:aws:iam::<account>:role/<role> is required (README: Deploy without SAM)"; exit 2; }
+	@test -f deploy/function.env || { echo "copy deploy/function.env.example to deploy/function.env and name your buckets"; exit 2; }
+	$(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --bin s3-proxy --no-default-features
+	$(CARGO) lambda deploy $(LAMBDA_REGION_FLAG) --iam-role $(ROLE_ARN) --binary-path target/lambda/s3-proxy/bootstrap s3-proxy
 
 .PHONY: lint
 lint: ## cargo fmt --check, clippy -D warnings, and the template linters

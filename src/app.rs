@@ -28,12 +28,19 @@ pub struct Request {
     pub path_parameters: HashMap<String, String>,
     /// The stage-free path: the event's `path` (REST) or `rawPath` (HTTP API).
     pub raw_path: String,
+    /// The API resource that matched (REST): `/`, `/{folder}`, ...
+    pub resource: Option<String>,
     /// Query parameters in order, repeated names kept.
     pub query: Vec<(String, String)>,
     /// The body, base64-decoded when the event said so.
     pub body: Bytes,
     /// The Lambda invocation's request id, else API Gateway's.
     pub request_id: String,
+    /// Who called: the IAM principal API Gateway authenticated (its ARN).
+    pub caller: Option<String>,
+    /// The caller's address as API Gateway saw it (not X-Forwarded-For,
+    /// which the client writes).
+    pub source_ip: Option<String>,
 }
 
 /// Everything a request needs, built once at start-up.
@@ -72,11 +79,12 @@ impl App {
     pub async fn handle(&self, mut req: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = std::mem::take(&mut req.request_id);
-        let (method, neg, resource) = (req.method.clone(), negotiation(&req), req.raw_path.clone());
+        let (neg, resource) = (negotiation(&req), req.raw_path.clone());
+        let who = Who::of(&req);
         let mut routed = Routed::default();
         let result = self.serve(req, &neg, &mut routed).await;
         let response = respond(result, &neg, &request_id, &resource, &routed);
-        log_request(&request_id, &method, &routed, &response, started);
+        log_request(&request_id, &who, &routed, &response, started);
         response
     }
 
@@ -87,7 +95,7 @@ impl App {
         let routed = Routed::default();
         let neg = negotiation(&req);
         let response = respond(Err(error), &neg, &req.request_id, &req.raw_path, &routed);
-        log_request(&req.request_id, &req.method, &routed, &response, started);
+        log_request(&req.request_id, &Who::of(&req), &routed, &response, started);
         response
     }
 
@@ -97,12 +105,22 @@ impl App {
         neg: &Negotiation,
         routed: &mut Routed,
     ) -> Result<Response<Body>, ApiError> {
-        let path = PathSource::of_event(&req.path_parameters, &req.raw_path);
-        let op: Operation = route::route(&req.method, path, &req.query, &req.headers, req.body)?;
+        let path =
+            PathSource::of_event(req.resource.as_deref(), &req.path_parameters, &req.raw_path);
+        let mut op: Operation =
+            route::route(&req.method, path, &req.query, &req.headers, req.body)?;
         routed.operation = Some(op.name());
         routed.bucket = op.bucket().map(str::to_string);
+        policy::supported(&op, &req.query, &req.headers)?;
         policy::authorize(&self.config, &op, &req.raw_path)?;
-        let outcome = self.backend.execute(op).await?;
+        let owner = policy::bucket_owner(&self.config, &req.headers)?;
+        if let Operation::GetObject(read) = &mut op {
+            read.inline_as_text = !self
+                .config
+                .binary_media_types
+                .decodes_for_accept(neg.accept.as_deref());
+        }
+        let outcome = self.backend.execute(op, owner.as_deref()).await?;
         let outcome = policy::visible(&self.config, outcome);
         response::render(outcome, neg, &self.config.binary_media_types)
     }
@@ -118,13 +136,12 @@ fn respond(
     routed: &Routed,
 ) -> Response<Body> {
     result.unwrap_or_else(|err| {
+        let operation = routed.operation.unwrap_or("Unrouted");
         if err.status().is_server_error() {
-            tracing::error!(
-                request_id,
-                operation = routed.operation.unwrap_or("Unrouted"),
-                error = %err,
-                "request failed"
-            );
+            tracing::error!(request_id, operation, error = %err, "request failed");
+        } else if err.hides_detail() {
+            // The caller gets a generic message; the whole one is kept here.
+            tracing::warn!(request_id, operation, error = %err, "S3 refused the request");
         }
         response::render_error(&err, neg, request_id, resource)
     })
@@ -141,17 +158,36 @@ fn negotiation(req: &Request) -> Negotiation {
     }
 }
 
-/// One line per request.
+/// The request log line's fields about the request itself.
+struct Who {
+    method: Method,
+    caller: Option<String>,
+    source_ip: Option<String>,
+}
+
+impl Who {
+    fn of(req: &Request) -> Self {
+        Self {
+            method: req.method.clone(),
+            caller: req.caller.clone(),
+            source_ip: req.source_ip.clone(),
+        }
+    }
+}
+
+/// One line per request: who asked what, and what came of it.
 fn log_request(
     request_id: &str,
-    method: &Method,
+    who: &Who,
     routed: &Routed,
     response: &Response<Body>,
     started: Instant,
 ) {
     tracing::info!(
         request_id,
-        method = %method,
+        method = %who.method,
+        caller = who.caller.as_deref(),
+        source_ip = who.source_ip.as_deref(),
         operation = routed.operation.unwrap_or("Unrouted"),
         bucket = routed.bucket.as_deref(),
         status = response.status().as_u16(),

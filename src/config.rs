@@ -32,6 +32,10 @@ pub struct Config {
     pub force_path_style: bool,
     /// `BACKEND_TIMEOUT_MS` (default 25000, under API Gateway's 29 s).
     pub backend_timeout: Duration,
+    /// `EXPECTED_BUCKET_OWNER`: the account id every S3 call names as the
+    /// bucket's owner (S3 refuses the call, 403, for a bucket of another
+    /// account); none when unset.
+    pub expected_bucket_owner: Option<String>,
 }
 
 impl Default for Config {
@@ -45,6 +49,7 @@ impl Default for Config {
             presign_expiry: Duration::from_secs(900),
             force_path_style: false,
             backend_timeout: Duration::from_millis(25_000),
+            expected_bucket_owner: None,
         }
     }
 }
@@ -74,6 +79,12 @@ impl Config {
                 .map(|p| p.trim().to_string())
                 .filter(|p| !p.is_empty())
                 .collect();
+            // Set but naming nothing (",") is a mistake, not "every bucket".
+            if config.allowed_buckets.is_empty() {
+                return Err(format!(
+                    "ALLOWED_BUCKETS: {v:?} names no bucket (leave it unset to serve every bucket the role allows)"
+                ));
+            }
             for pattern in &config.allowed_buckets {
                 let stem = pattern.strip_suffix('*').unwrap_or(pattern);
                 if stem.contains('*') || stem.is_empty() {
@@ -98,6 +109,14 @@ impl Config {
         }
         if let Some(v) = get("S3_FORCE_PATH_STYLE") {
             config.force_path_style = parse_bool("S3_FORCE_PATH_STYLE", &v)?;
+        }
+        if let Some(v) = get("EXPECTED_BUCKET_OWNER") {
+            if v.len() != 12 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "EXPECTED_BUCKET_OWNER: {v:?} is not an AWS account id (12 digits)"
+                ));
+            }
+            config.expected_bucket_owner = Some(v);
         }
         if let Some(v) = get("BACKEND_TIMEOUT_MS") {
             let ms = parse_number("BACKEND_TIMEOUT_MS", &v, 100, 900_000)?;
@@ -170,6 +189,10 @@ mod tests {
             ("BINARY_MEDIA_TYPES", "png"),
             ("ALLOWED_BUCKETS", "a*b"),
             ("BACKEND_TIMEOUT_MS", "-1"),
+            ("ALLOWED_BUCKETS", ","),
+            ("ALLOWED_BUCKETS", " , ,"),
+            ("EXPECTED_BUCKET_OWNER", "12345"),
+            ("EXPECTED_BUCKET_OWNER", "12345678901a"),
         ];
         for (name, value) in cases {
             let err = config(&[(name, value)]).unwrap_err();

@@ -61,6 +61,16 @@ pub enum ApiError {
     /// Blocked by configuration (ALLOWED_BUCKETS, READ_ONLY, ...).
     #[error("{0}")]
     AccessDenied(String),
+    /// A sub-resource, parameter or header this API does not implement.
+    #[error("Not implemented: {0}")]
+    NotImplemented(String),
+    /// The bucket lives in another region than the one this API calls
+    /// (S3's 301 PermanentRedirect).
+    #[error(
+        "The bucket is in another region{}; this API reaches S3 in its own region",
+        .bucket_region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
+    WrongRegion { bucket_region: Option<String> },
     /// S3 answered with an error: its code and message are kept.
     #[error("S3 answered {code}: {message}")]
     S3 {
@@ -82,6 +92,17 @@ pub enum ApiError {
     /// S3 answered something that is not an S3 answer.
     #[error("The storage backend sent an answer that could not be read")]
     BadBackendAnswer(String),
+    /// A PUT asked for server-side encryption the storage did not confirm:
+    /// the object may be stored without it, and the client must know.
+    #[error(
+        "The storage backend did not confirm the encryption asked for ({0}): \
+         the object may be stored without it"
+    )]
+    EncryptionNotConfirmed(String),
+    /// The object's bytes did not match the checksum the storage sent with
+    /// them (the detail, which checksum, is logged).
+    #[error("The storage backend returned a corrupted body: its checksum did not match")]
+    CorruptedBody(String),
     /// S3 did not answer in time.
     #[error("The storage backend did not answer in time")]
     BackendTimeout,
@@ -134,6 +155,7 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
         "MissingContentLength" => 411,
         "EntityTooLarge" => 413,
         "NotImplemented" => 501,
+        "PermanentRedirect" => 400,
         "BadGateway" => 502,
         "SlowDown" | "ServiceUnavailable" => 503,
         "GatewayTimeout" => 504,
@@ -168,9 +190,14 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "EntityTooLarge",
             Self::NotAcceptable { .. } => "NotAcceptable",
             Self::AccessDenied(_) => "AccessDenied",
+            Self::NotImplemented(_) => "NotImplemented",
+            Self::WrongRegion { .. } => "PermanentRedirect",
             Self::S3 { code, .. } => code,
             Self::NotModified { .. } => "NotModified",
-            Self::BackendUnreachable | Self::BadBackendAnswer(_) => "BadGateway",
+            Self::BackendUnreachable
+            | Self::BadBackendAnswer(_)
+            | Self::CorruptedBody(_)
+            | Self::EncryptionNotConfirmed(_) => "BadGateway",
             Self::BackendTimeout => "GatewayTimeout",
             Self::Internal(_) => "InternalError",
         }
@@ -183,10 +210,22 @@ impl ApiError {
             Self::BadBackendAnswer(_) => {
                 "The storage backend sent an answer that could not be read".into()
             }
-            Self::S3 { message, code, .. } if message.is_empty() => default_message(code).into(),
+            Self::CorruptedBody(_) => {
+                "The storage backend returned a corrupted body: its checksum did not match".into()
+            }
+            Self::S3 { message, code, .. } if message.is_empty() || self.hides_detail() => {
+                default_message(code).into()
+            }
             Self::S3 { message, .. } => message.clone(),
             other => other.to_string(),
         }
+    }
+
+    /// An S3 error whose message can name the account, the role or a KMS
+    /// key ARN (access denied, KMS failures): the caller gets S3's code
+    /// with a generic message; the whole message goes to the log.
+    pub fn hides_detail(&self) -> bool {
+        matches!(self, Self::S3 { status, code, .. } if *status == 403 || code.starts_with("KMS."))
     }
 
     /// Headers that belong with this error (`Allow` for a 405, `Retry-After`
@@ -204,6 +243,9 @@ impl ApiError {
             Self::S3 { .. } if self.status() == StatusCode::SERVICE_UNAVAILABLE => {
                 vec![("retry-after", "1".to_string())]
             }
+            Self::WrongRegion {
+                bucket_region: Some(region),
+            } => vec![("x-amz-bucket-region", region.clone())],
             _ => Vec::new(),
         }
     }
@@ -227,12 +269,15 @@ impl ApiError {
                 if status == 304 {
                     return Self::not_modified(ctx.raw());
                 }
+                let meta = ctx.err();
+                if let Some(wrong) = Self::wrong_region(ctx.raw(), meta.code()) {
+                    return wrong;
+                }
                 if status < 400 {
                     return Self::BadBackendAnswer(format!(
                         "status {status} with an error: {err:?}"
                     ));
                 }
-                let meta = ctx.err();
                 let code = meta
                     .code()
                     .map(str::to_string)
@@ -260,6 +305,8 @@ impl ApiError {
                 let status = ctx.raw().status().as_u16();
                 if status == 304 {
                     Self::not_modified(ctx.raw())
+                } else if let Some(wrong) = Self::wrong_region(ctx.raw(), None) {
+                    wrong
                 } else {
                     Self::BadBackendAnswer(format!(
                         "unreadable S3 response (status {status}): {err:?}"
@@ -272,6 +319,16 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// S3's answer for a bucket in another region: 301 PermanentRedirect
+    /// (no body on HEAD), or a signature scoped to the wrong region.
+    fn wrong_region(raw: &SmithyResponse, code: Option<&str>) -> Option<Self> {
+        let bucket_region = raw.headers().get("x-amz-bucket-region").map(str::to_string);
+        let redirect = raw.status().as_u16() == 301 || code == Some("PermanentRedirect");
+        let region_mismatch =
+            code == Some("AuthorizationHeaderMalformed") && bucket_region.is_some();
+        (redirect || region_mismatch).then_some(Self::WrongRegion { bucket_region })
+    }
+
     fn not_modified(raw: &SmithyResponse) -> Self {
         let header = |name| raw.headers().get(name).map(str::to_string);
         Self::NotModified {
@@ -300,7 +357,12 @@ fn default_message(code: &str) -> &'static str {
     match code {
         "NotFound" | "NoSuchKey" => "The specified key does not exist.",
         "NoSuchBucket" => "The specified bucket does not exist.",
-        "AccessDenied" => "Access Denied",
+        "AccessDenied"
+        | "AllAccessDisabled"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "AccountProblem" => "Access Denied",
+        code if code.starts_with("KMS.") => "The object's KMS key could not be used",
         "PreconditionFailed" => "At least one of the pre-conditions you specified did not hold",
         "SlowDown" => "Please reduce your request rate.",
         _ => "The request could not be completed.",
@@ -376,6 +438,15 @@ mod tests {
             ),
             (ApiError::BackendUnreachable, 502),
             (ApiError::BadBackendAnswer("x".into()), 502),
+            (ApiError::CorruptedBody("x".into()), 502),
+            (ApiError::EncryptionNotConfirmed("SSE-C".into()), 502),
+            (ApiError::NotImplemented("x".into()), 501),
+            (
+                ApiError::WrongRegion {
+                    bucket_region: None,
+                },
+                400,
+            ),
             (ApiError::BackendTimeout, 504),
             (ApiError::Internal("x".into()), 500),
         ];

@@ -1,32 +1,41 @@
 //! API Gateway proxy events as the function reads them: REST (v1, as
 //! deployed) or HTTP API (v2, as `cargo lambda watch` and function URLs
-//! send), read in one pass over the event's JSON straight into what the
-//! handler takes ([`Request`]).
+//! send), read in one pass over the event's JSON into what the handler
+//! takes ([`Request`]).
 //!
 //! lambda_http's event types (aws_lambda_events) were the largest share of
-//! the boundary's cost (docs/performance.md): every header value went
-//! through an untagged enum (serde buffers each value to try its variants),
-//! both header maps were built whole and then merged, every query map was a
-//! `HashMap` of `Vec`s, and the request context (identity, authorizer, ...)
-//! was read into structs nobody used. Here keys are matched without
-//! copying, headers go into one `HeaderMap`, and what the handler does not
-//! read is skipped (`IgnoredAny`). What is accepted, and how it reads, is
-//! lambda_http's (tests/events.rs checks every fixture against it):
-//! - REST v1 when the event has `httpMethod`, else HTTP API v2 when it has
-//!   `requestContext.http.method`; anything else is not an event;
+//! the boundary's instructions (docs/performance.md): both formats were
+//! tried in turn, every header value went through an untagged enum (serde
+//! buffers each value to try its variants), both header maps were built
+//! whole, the query maps were `HashMap`s of `Vec`s, and the request
+//! context (identity, authorizer, ...) was read into structs of which two
+//! fields are used. Here keys are matched without copying, `headers` is
+//! only looked at for names `multiValueHeaders` lacks, and what the handler
+//! does not read is skipped. What is accepted, and how it reads, is what
+//! the boundary read through lambda_http (tests/events.rs compares the two
+//! on every fixture and on generated events):
+//! - REST v1 when the event has `httpMethod` and `requestContext.httpMethod`,
+//!   else HTTP API v2 when it has `requestContext.http.method`; anything
+//!   else is not an event;
 //! - a method `""` is GET; a header that is not a valid name or value makes
 //!   the event invalid; `null` stands for an absent map;
-//! - REST: `multiValueHeaders`, overridden per name by `headers`;
-//!   `multiValueQueryStringParameters` when not empty, else
-//!   `queryStringParameters`;
-//! - HTTP API: `cookies` as one Cookie header; the query from
+//! - REST: every value of `multiValueHeaders`, in order (a repeated
+//!   header's first value is the one API Gateway decides on, e.g. Accept
+//!   against binaryMediaTypes); `headers`, which holds only the last value
+//!   of each, fills in names `multiValueHeaders` lacks (hand-written
+//!   events); `multiValueQueryStringParameters` when not empty, else
+//!   `queryStringParameters`; the caller and source IP from
+//!   `requestContext.identity`;
+//! - HTTP API: `headers`; `cookies` as one Cookie header; the query from
 //!   `rawQueryString` (repeated names kept), else `queryStringParameters`
-//!   with comma-joined values split.
+//!   with comma-joined values split; the caller from
+//!   `requestContext.authorizer.iam`, the source IP from
+//!   `requestContext.http`.
 
 use crate::app::Request;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -56,211 +65,170 @@ impl Event {
     }
 }
 
+const NOT_AN_EVENT: &str = "expected an Amazon API Gateway proxy event (REST v1 or HTTP API v2)";
+
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(EventVisitor)
+        let fields = Fields::deserialize(deserializer)
+            .map_err(|e| de::Error::custom(format_args!("{NOT_AN_EVENT}: {e}")))?;
+        fields
+            .into_event()
+            .map_err(|e| de::Error::custom(format_args!("{NOT_AN_EVENT}: {e}")))
     }
 }
 
-/// The fields of both formats, as read.
-#[derive(Default)]
-struct Fields {
-    http_method: Option<Method>,
+/// The top-level fields of both formats that the handler reads; the rest
+/// are skipped.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Fields<'a> {
+    http_method: Option<MethodOf>,
+    resource: Option<String>,
     path: Option<String>,
     raw_path: Option<String>,
     raw_query_string: Option<String>,
     cookies: Option<Vec<String>>,
-    headers: HeaderMap,
-    /// Names `headers` set, which `multiValueHeaders` must not override.
-    single_names: Vec<HeaderName>,
-    query: Vec<QueryValue>,
-    multi_query: Vec<QueryValue>,
-    path_parameters: HashMap<String, String>,
-    context: Context,
+    #[serde(borrow)]
+    headers: Option<Headers<'a>>,
+    #[serde(borrow)]
+    multi_value_headers: Option<Headers<'a>>,
+    query_string_parameters: Option<Query>,
+    multi_value_query_string_parameters: Option<Query>,
+    path_parameters: Option<HashMap<String, String>>,
+    request_context: Option<Context>,
     body: Option<String>,
-    is_base64_encoded: bool,
+    is_base64_encoded: Option<bool>,
 }
 
-/// One name and value of a query map; `single` when the map gave a string
-/// (HTTP API joins repeated names into one with commas).
-struct QueryValue {
-    name: String,
-    value: String,
-    single: bool,
-}
-
-#[derive(Default)]
+/// `requestContext`: the request id, the method (REST: `httpMethod`, HTTP
+/// API: `http.method`), and who called from where.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
 struct Context {
     request_id: Option<String>,
-    http_method: Option<Method>,
+    http_method: Option<MethodOf>,
+    http: Option<HttpContext>,
+    identity: Option<Identity>,
+    authorizer: Option<Authorizer>,
 }
 
-const NOT_AN_EVENT: &str = "expected an Amazon API Gateway proxy event (REST v1 or HTTP API v2)";
+/// HTTP API's `requestContext.http`: its method is required.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpContext {
+    method: MethodOf,
+    #[serde(default)]
+    source_ip: Option<String>,
+}
 
-struct EventVisitor;
+/// REST's `requestContext.identity`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Identity {
+    source_ip: Option<String>,
+    user_arn: Option<String>,
+}
 
-impl<'de> Visitor<'de> for EventVisitor {
-    type Value = Event;
+/// HTTP API's `requestContext.authorizer` (IAM authorization).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Authorizer {
+    iam: Option<Identity>,
+}
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(NOT_AN_EVENT)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
-        let mut fields = Fields::default();
-        while let Some(key) = map.next_key::<Key>()? {
-            match key {
-                Key::HttpMethod => fields.http_method = Some(map.next_value::<MethodOf>()?.0),
-                Key::Path => fields.path = map.next_value()?,
-                Key::RawPath => fields.raw_path = map.next_value()?,
-                Key::RawQueryString => fields.raw_query_string = map.next_value()?,
-                Key::Cookies => fields.cookies = map.next_value()?,
-                Key::Headers => map.next_value_seed(HeadersSeed {
-                    fields: &mut fields,
-                    multi: false,
-                })?,
-                Key::MultiValueHeaders => map.next_value_seed(HeadersSeed {
-                    fields: &mut fields,
-                    multi: true,
-                })?,
-                Key::QueryStringParameters => {
-                    map.next_value_seed(QuerySeed(&mut fields.query))?
-                }
-                Key::MultiValueQueryStringParameters => {
-                    map.next_value_seed(QuerySeed(&mut fields.multi_query))?
-                }
-                Key::PathParameters => {
-                    fields.path_parameters = map
-                        .next_value::<Option<HashMap<String, String>>>()?
-                        .unwrap_or_default()
-                }
-                Key::RequestContext => fields.context = map.next_value::<ContextOf>()?.0,
-                Key::Body => fields.body = map.next_value()?,
-                Key::IsBase64Encoded => {
-                    fields.is_base64_encoded = map.next_value::<Option<bool>>()?.unwrap_or(false)
-                }
-                Key::Other => {
-                    map.next_value::<IgnoredAny>()?;
+impl Fields<'_> {
+    fn into_event(self) -> Result<Event, String> {
+        let context = self.request_context.unwrap_or_default();
+        let request_id = context.request_id.unwrap_or_default();
+        let path_parameters = self.path_parameters.unwrap_or_default();
+        let is_base64_encoded = self.is_base64_encoded.unwrap_or(false);
+        if let (Some(method), Some(_)) = (self.http_method, &context.http_method) {
+            let mut headers = self.multi_value_headers.unwrap_or_default().all_values()?;
+            let mut others = Vec::new();
+            for header in self.headers.unwrap_or_default().0 {
+                // A name multiValueHeaders has is valid: only its value is
+                // checked, not kept.
+                if !headers.contains_key(header.name.as_ref()) {
+                    others.push(header);
+                } else if !valid_value(&header.value) {
+                    return Err(format!("invalid header value {:?}", header.value));
                 }
             }
-        }
-        fields.into_event().ok_or_else(|| de::Error::custom(NOT_AN_EVENT))
-    }
-}
-
-impl Fields {
-    fn into_event(self) -> Option<Event> {
-        let request_id = self.context.request_id.unwrap_or_default();
-        if let Some(method) = self.http_method {
-            // lambda_http requires the REST request context (and its method).
-            self.context.http_method.as_ref()?;
-            let query = if self.multi_query.is_empty() {
-                self.query
-            } else {
-                self.multi_query
+            for (name, value) in Headers(others).all_values()? {
+                if let Some(name) = name {
+                    headers.insert(name, value);
+                }
+            }
+            let query = match self.multi_value_query_string_parameters {
+                Some(multi) if !multi.0.is_empty() => multi,
+                _ => self.query_string_parameters.unwrap_or_default(),
             };
+            let identity = context.identity.unwrap_or_default();
             let request = Request {
-                method,
-                headers: self.headers,
-                path_parameters: self.path_parameters,
+                method: method.0,
+                headers,
+                path_parameters,
                 raw_path: self.path.unwrap_or_default(),
-                query: query.into_iter().map(|q| (q.name, q.value)).collect(),
+                resource: self.resource,
+                query: query.0.into_iter().map(|q| (q.name, q.value)).collect(),
                 body: Default::default(),
                 request_id,
+                caller: identity.user_arn,
+                source_ip: identity.source_ip,
             };
-            return Some(Event::Rest(Box::new(ProxyEvent {
+            return Ok(Event::Rest(Box::new(ProxyEvent {
                 request,
                 body: self.body,
-                is_base64_encoded: self.is_base64_encoded,
+                is_base64_encoded,
             })));
         }
-        let method = self.context.http_method?;
-        let mut headers = self.headers;
+        let Some(http) = context.http else {
+            return Err("no httpMethod (REST) nor requestContext.http.method (HTTP API)".into());
+        };
+        let mut headers = self.headers.unwrap_or_default().all_values()?;
         if let Some(cookies) = self.cookies
             && let Ok(value) = HeaderValue::from_str(&cookies.join("; "))
         {
             headers.insert(http::header::COOKIE, value);
         }
+        // The raw query string, not `queryStringParameters`, which joins
+        // repeated names with commas.
         let query = match &self.raw_query_string {
             Some(raw) => url::form_urlencoded::parse(raw.as_bytes())
                 .into_owned()
                 .collect(),
             None => self
-                .query
+                .query_string_parameters
+                .unwrap_or_default()
+                .0
                 .into_iter()
-                .flat_map(|q| {
-                    let values: Vec<String> = if q.single {
-                        q.value.split(',').map(String::from).collect()
-                    } else {
-                        vec![q.value]
-                    };
-                    values.into_iter().map(move |v| (q.name.clone(), v))
+                .flat_map(|q| match q.single {
+                    true => q
+                        .value
+                        .split(',')
+                        .map(|v| (q.name.clone(), v.to_string()))
+                        .collect(),
+                    false => vec![(q.name, q.value)],
                 })
                 .collect(),
         };
         let request = Request {
-            method,
+            method: http.method.0,
             headers,
-            path_parameters: self.path_parameters,
+            path_parameters,
             raw_path: self.raw_path.or(self.path).unwrap_or_default(),
+            resource: None,
             query,
             body: Default::default(),
             request_id,
+            caller: context.authorizer.and_then(|a| a.iam?.user_arn),
+            source_ip: http.source_ip,
         };
-        Some(Event::Http(Box::new(ProxyEvent {
+        Ok(Event::Http(Box::new(ProxyEvent {
             request,
             body: self.body,
-            is_base64_encoded: self.is_base64_encoded,
+            is_base64_encoded,
         })))
-    }
-}
-
-/// The top-level names read; the rest are skipped.
-enum Key {
-    HttpMethod,
-    Path,
-    RawPath,
-    RawQueryString,
-    Cookies,
-    Headers,
-    MultiValueHeaders,
-    QueryStringParameters,
-    MultiValueQueryStringParameters,
-    PathParameters,
-    RequestContext,
-    Body,
-    IsBase64Encoded,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
-                Ok(match name {
-                    "httpMethod" => Key::HttpMethod,
-                    "path" => Key::Path,
-                    "rawPath" => Key::RawPath,
-                    "rawQueryString" => Key::RawQueryString,
-                    "cookies" => Key::Cookies,
-                    "headers" => Key::Headers,
-                    "multiValueHeaders" => Key::MultiValueHeaders,
-                    "queryStringParameters" => Key::QueryStringParameters,
-                    "multiValueQueryStringParameters" => Key::MultiValueQueryStringParameters,
-                    "pathParameters" => Key::PathParameters,
-                    "requestContext" => Key::RequestContext,
-                    "body" => Key::Body,
-                    "isBase64Encoded" => Key::IsBase64Encoded,
-                    _ => Key::Other,
-                })
-            }
-        }
-        deserializer.deserialize_identifier(KeyVisitor)
     }
 }
 
@@ -279,222 +247,176 @@ impl<'de> Deserialize<'de> for MethodOf {
     }
 }
 
-/// `requestContext`: its `requestId`, and the method (REST: `httpMethod`,
-/// HTTP API: `http.method`).
-struct ContextOf(Context);
+/// A header map as sent (`headers` or `multiValueHeaders`): names to a
+/// string or a list of strings, borrowed from the event's JSON, in order.
+/// Nothing is checked or copied until [`Headers::all_values`] or the REST
+/// merge takes a value.
+#[derive(Default)]
+struct Headers<'a>(Vec<Header<'a>>);
 
-impl<'de> Deserialize<'de> for ContextOf {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ContextVisitor;
-        impl<'de> Visitor<'de> for ContextVisitor {
-            type Value = ContextOf;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a request context")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContextOf, A::Error> {
-                let mut context = Context::default();
-                while let Some(key) = map.next_key::<Text<'de>>()? {
-                    match key.0.as_ref() {
-                        "requestId" => context.request_id = map.next_value()?,
-                        "httpMethod" => {
-                            context.http_method = Some(map.next_value::<MethodOf>()?.0)
-                        }
-                        "http" => {
-                            if let Some(http) = map.next_value::<Option<HttpOf>>()? {
-                                context.http_method = Some(http.method);
-                            }
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ContextOf(context))
-            }
+struct Header<'a> {
+    name: Cow<'a, str>,
+    value: Cow<'a, str>,
+    /// Given in a list (appended), not as a string (which replaces).
+    listed: bool,
+}
+
+impl Headers<'_> {
+    /// Every value, checked, into one map.
+    fn all_values(self) -> Result<HeaderMap, String> {
+        let mut map = HeaderMap::with_capacity(self.0.len());
+        for header in self.0 {
+            let (name, value) = (header_name(&header.name)?, header_value(&header.value)?);
+            match header.listed {
+                true => map.append(name, value),
+                false => map.insert(name, value).is_some(),
+            };
         }
-        deserializer.deserialize_map(ContextVisitor)
+        Ok(map)
     }
 }
 
-/// `requestContext.http` of an HTTP API event: its method is required.
-struct HttpOf {
-    method: Method,
-}
-
-impl<'de> Deserialize<'de> for HttpOf {
+impl<'de: 'a, 'a> Deserialize<'de> for Headers<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct HttpVisitor;
-        impl<'de> Visitor<'de> for HttpVisitor {
-            type Value = HttpOf;
+        struct HeadersVisitor;
+        impl<'de> Visitor<'de> for HeadersVisitor {
+            type Value = Headers<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("requestContext.http")
+                f.write_str("a map of header names to a string or a list of strings")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HttpOf, A::Error> {
-                let mut method = None;
-                while let Some(key) = map.next_key::<Text<'de>>()? {
-                    if key.0 == "method" {
-                        method = Some(map.next_value::<MethodOf>()?.0);
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers<'de>, A::Error> {
+                let mut headers = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+                    map.next_value_seed(ValuesOf {
+                        name,
+                        into: &mut headers,
+                    })?;
                 }
-                let method = method.ok_or_else(|| de::Error::missing_field("method"))?;
-                Ok(HttpOf { method })
+                Ok(Headers(headers))
             }
         }
-        deserializer.deserialize_map(HttpVisitor)
+        deserializer.deserialize_map(HeadersVisitor)
     }
 }
 
-/// `headers` or `multiValueHeaders`, read into the one header map: a value
-/// is a string or a list of strings; `headers` wins over
-/// `multiValueHeaders` for a name both carry, whichever comes first.
-struct HeadersSeed<'a> {
-    fields: &'a mut Fields,
-    multi: bool,
+/// The value(s) of one header, pushed one [`Header`] each.
+struct ValuesOf<'a, 'de> {
+    name: Cow<'de, str>,
+    into: &'a mut Vec<Header<'de>>,
 }
 
-impl<'de> DeserializeSeed<'de> for HeadersSeed<'_> {
+impl<'de> DeserializeSeed<'de> for ValuesOf<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_option(self)
+        deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for HeadersSeed<'_> {
+impl<'de> Visitor<'de> for ValuesOf<'_, 'de> {
     type Value = ();
-
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of header names to a string or a list of strings")
+        f.write_str("a header value or a list of them")
     }
-
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<(), E> {
+        let (name, value) = (self.name, Cow::Borrowed(value));
+        self.into.push(Header {
+            name,
+            value,
+            listed: false,
+        });
         Ok(())
     }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
+        let (name, value) = (self.name, Cow::Owned(value.to_string()));
+        self.into.push(Header {
+            name,
+            value,
+            listed: false,
+        });
         Ok(())
     }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let fields = self.fields;
-        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                de::Error::invalid_value(de::Unexpected::Str(&name), &"a header name")
-            })?;
-            let values = map.next_value::<HeaderValues>()?;
-            let headers = &mut fields.headers;
-            if self.multi {
-                // A name `headers` already set keeps that value.
-                if !fields.single_names.contains(&name) {
-                    for value in values.0 {
-                        headers.append(&name, value);
-                    }
-                }
-                continue;
-            }
-            fields.single_names.push(name.clone());
-            let mut values = values.0.into_iter();
-            if let Some(first) = values.next() {
-                headers.insert(&name, first);
-            }
-            for value in values {
-                headers.append(&name, value);
-            }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let before = self.into.len();
+        while let Some(Text(value)) = seq.next_element::<Text<'de>>()? {
+            let name = self.name.clone();
+            self.into.push(Header {
+                name,
+                value,
+                listed: true,
+            });
+        }
+        if self.into.len() == before {
+            // No value: the name is still checked, as lambda_http does.
+            header_name(&self.name).map_err(de::Error::custom)?;
         }
         Ok(())
     }
 }
 
-/// The value(s) of one header.
-struct HeaderValues(Vec<HeaderValue>);
+fn header_name(name: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))
+}
 
-impl<'de> Deserialize<'de> for HeaderValues {
+fn header_value(value: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(value).map_err(|_| format!("invalid header value {value:?}"))
+}
+
+/// What [`HeaderValue::from_str`] accepts (visible ASCII, space, tab and
+/// bytes >= 0x80), without making one.
+fn valid_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+}
+
+/// A query map: names to a string or a list of strings, in the event's
+/// order, repeated names kept.
+#[derive(Default)]
+struct Query(Vec<QueryValue>);
+
+/// One name and value of a query map; `single` when the map gave a string
+/// (HTTP API joins repeated names into one with commas).
+struct QueryValue {
+    name: String,
+    value: String,
+    single: bool,
+}
+
+impl<'de> Deserialize<'de> for Query {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ValuesVisitor;
-        impl<'de> Visitor<'de> for ValuesVisitor {
-            type Value = HeaderValues;
+        struct QueryVisitor;
+        impl<'de> Visitor<'de> for QueryVisitor {
+            type Value = Query;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a header value or a list of them")
+                f.write_str("a map of query parameters")
             }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<HeaderValues, E> {
-                Ok(HeaderValues(vec![header_value(value)?]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<HeaderValues, A::Error> {
-                let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(1));
-                while let Some(Text(value)) = seq.next_element::<Text<'de>>()? {
-                    values.push(header_value(&value)?);
-                }
-                Ok(HeaderValues(values))
-            }
-        }
-        deserializer.deserialize_any(ValuesVisitor)
-    }
-}
-
-fn header_value<E: de::Error>(value: &str) -> Result<HeaderValue, E> {
-    HeaderValue::from_str(value)
-        .map_err(|_| E::invalid_value(de::Unexpected::Str(value), &"a header value"))
-}
-
-/// A query map (`null` for none): names to a string or a list of strings,
-/// kept in the event's order.
-struct QuerySeed<'a>(&'a mut Vec<QueryValue>);
-
-impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for QuerySeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of query parameters")
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(name) = map.next_key::<String>()? {
-            match map.next_value::<OneOrMany>()? {
-                OneOrMany::One(value) => self.0.push(QueryValue {
-                    name,
-                    value,
-                    single: true,
-                }),
-                OneOrMany::Many(values) => {
-                    for value in values {
-                        self.0.push(QueryValue {
-                            name: name.clone(),
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Query, A::Error> {
+                let mut query = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    match map.next_value::<OneOrMany>()? {
+                        OneOrMany::One(value) => query.push(QueryValue {
+                            name,
                             value,
-                            single: false,
-                        });
+                            single: true,
+                        }),
+                        OneOrMany::Many(values) => {
+                            query.extend(values.into_iter().map(|value| QueryValue {
+                                name: name.clone(),
+                                value,
+                                single: false,
+                            }))
+                        }
                     }
                 }
+                Ok(Query(query))
             }
         }
-        Ok(())
+        deserializer.deserialize_map(QueryVisitor)
     }
 }
 
-/// A query value: a string or a list of strings.
+/// A query value: a string or a list of strings (read without serde's
+/// buffering of untagged enums).
 enum OneOrMany {
     One(String),
     Many(Vec<String>),
@@ -526,8 +448,7 @@ impl<'de> Deserialize<'de> for OneOrMany {
     }
 }
 
-/// A string borrowed from the event's JSON when it has no escapes (keys,
-/// header names and values are only looked at, never kept as text).
+/// A string borrowed from the event's JSON when it has no escapes.
 struct Text<'de>(Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Text<'de> {

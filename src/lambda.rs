@@ -318,6 +318,21 @@ mod tests {
         );
     }
 
+    /// Issue 12: API Gateway decides text or binary on the first Accept
+    /// value of `multiValueHeaders`; so does the handler.
+    #[test]
+    fn repeated_headers_keep_their_first_value_first() {
+        let mut event: serde_json::Value = serde_json::from_str(&rest_event("", false)).unwrap();
+        event["headers"] = serde_json::json!({"Accept": "image/png", "X-Only-Single": "1"});
+        event["multiValueHeaders"] = serde_json::json!({"Accept": ["text/plain", "image/png"]});
+        event["resource"] = "/".into();
+        let req = parse(&event.to_string()).unwrap();
+        let accept: Vec<_> = req.headers.get_all("accept").iter().collect();
+        assert_eq!(accept, ["text/plain", "image/png"]);
+        assert_eq!(req.headers["x-only-single"], "1");
+        assert_eq!(req.resource.as_deref(), Some("/"));
+    }
+
     #[test]
     fn anything_else_is_not_an_event() {
         for json in ["{}", "[]", "\"GET /\"", r#"{"httpMethod": 5}"#] {

@@ -32,6 +32,7 @@ pub enum Operation {
     DeleteObject {
         bucket: String,
         key: String,
+        version_id: Option<String>,
     },
     /// `POST /{folder}/{item}?uploads`: the proxy's own operation, presigned
     /// URL(s) to upload an object too large for the Lambda payload straight
@@ -134,12 +135,23 @@ pub struct ListObjectsQuery {
 pub struct ObjectRead {
     pub bucket: String,
     pub key: String,
+    /// A valid single byte range (`bytes=0-99`, `bytes=100-`, `bytes=-100`);
+    /// any other Range header is ignored, as RFC 9110 and S3 do.
     pub range: Option<String>,
+    pub version_id: Option<String>,
     pub if_match: Option<String>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub if_unmodified_since: Option<String>,
     pub overrides: ResponseOverrides,
+    /// SSE-C: the key the object was encrypted with.
+    pub customer_key: Option<CustomerKey>,
+    /// `x-amz-checksum-mode: ENABLED`: answer the object's checksums.
+    pub checksum_mode: bool,
+    /// The body would travel inside the Lambda answer as JSON text (not
+    /// base64): its escaped size, not its raw size, counts against the
+    /// answer's limit. Set by the handler from the request's Accept.
+    pub inline_as_text: bool,
 }
 
 /// GetObject's `response-*` query parameters: the headers S3 answers with
@@ -165,11 +177,15 @@ impl ResponseOverrides {
         "response-expires",
     ];
 
-    /// Takes the `response-*` parameters out of a query (others are ignored).
+    /// Takes the `response-*` parameters out of a query (others are not
+    /// its business: [`crate::policy`] refuses those no route takes).
     pub fn from_query(query: &[(String, String)]) -> Self {
         let mut overrides = Self::default();
         for (name, value) in query {
-            if let Some(slot) = overrides.slot(name) {
+            // An empty override would answer an empty header: none is set.
+            if let Some(slot) = overrides.slot(name)
+                && !value.is_empty()
+            {
                 *slot = Some(value.clone());
             }
         }
@@ -208,7 +224,35 @@ pub struct PutObject {
     pub content_md5: Option<String>,
     /// From `x-amz-checksum-<algorithm>` headers.
     pub checksums: Vec<Checksum>,
+    pub if_match: Option<String>,
     pub if_none_match: Option<String>,
+    /// `x-amz-tagging`: URL-encoded `key=value&...`.
+    pub tagging: Option<String>,
+    pub encryption: Option<Encryption>,
+    pub customer_key: Option<CustomerKey>,
+}
+
+/// Server-side encryption with keys S3 or KMS manages
+/// (`x-amz-server-side-encryption` and its companions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encryption {
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
+    pub algorithm: String,
+    pub kms_key_id: Option<String>,
+    /// Base64 JSON of the KMS encryption context.
+    pub context: Option<String>,
+    pub bucket_key_enabled: Option<bool>,
+}
+
+/// SSE-C: the client's own key (`x-amz-server-side-encryption-customer-*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerKey {
+    /// Always `AES256`.
+    pub algorithm: String,
+    /// Base64 of the 256-bit key.
+    pub key: String,
+    /// Base64 of the key's MD5.
+    pub key_md5: String,
 }
 
 /// A checksum a client sent: `x-amz-checksum-<algorithm>: <base64>`.

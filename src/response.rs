@@ -19,7 +19,7 @@ use crate::documents::{
 };
 use crate::error::ApiError;
 use crate::media::{BinaryMediaTypes, first_accept_value};
-use crate::outcome::{ObjectMeta, Outcome, Stored};
+use crate::outcome::{EncryptionHeaders, ObjectMeta, Outcome, Stored};
 use http::{HeaderValue, Response, StatusCode};
 use lambda_http::Body;
 use serde::Serialize;
@@ -72,19 +72,26 @@ pub fn render(
             builder.header_opt("location", location.as_deref());
             Body::Empty
         }
-        Outcome::BucketDeleted | Outcome::ObjectDeleted { version_id: None } => {
+        Outcome::BucketDeleted => {
             builder.status = StatusCode::NO_CONTENT;
             Body::Empty
         }
         Outcome::ObjectDeleted {
-            version_id: Some(version),
+            version_id,
+            delete_marker,
         } => {
             builder.status = StatusCode::NO_CONTENT;
-            builder.header("x-amz-version-id", &version);
+            builder.header_opt("x-amz-version-id", version_id.as_deref());
+            if delete_marker {
+                builder.header("x-amz-delete-marker", "true");
+            }
             Body::Empty
         }
         Outcome::ObjectHead(meta) => {
             builder.object_headers(&meta);
+            if meta.content_range.is_some() {
+                builder.status = StatusCode::PARTIAL_CONTENT;
+            }
             Body::Empty
         }
         Outcome::Object { meta, body } => {
@@ -100,6 +107,13 @@ pub fn render(
             builder.header("location", &url);
             // The client follows the Location; nothing of the object is here.
             builder.headers.remove(http::header::CONTENT_LENGTH);
+            // The URL expires within minutes: no cache may keep the redirect
+            // for as long as the object's own Cache-Control says.
+            builder.headers.remove(http::header::EXPIRES);
+            builder.headers.insert(
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            );
             Body::Empty
         }
         Outcome::ObjectStored(stored) | Outcome::UploadCompleted(stored) => {
@@ -233,9 +247,34 @@ impl ResponseParts {
         self.header_opt("x-amz-storage-class", meta.storage_class.as_deref());
         self.header_opt("x-amz-version-id", meta.version_id.as_deref());
         self.header_opt("x-amz-request-id", meta.request_id.as_deref());
+        if let Some(count) = meta.tag_count {
+            self.header("x-amz-tagging-count", &count.to_string());
+        }
+        self.encryption_headers(&meta.encryption);
+        for (name, value) in &meta.checksums {
+            self.header(name, value);
+        }
         for (name, value) in &meta.metadata {
             self.header(&format!("x-amz-meta-{name}"), value);
         }
+    }
+
+    /// How S3 says the object is encrypted, echoed.
+    fn encryption_headers(&mut self, e: &EncryptionHeaders) {
+        const SSE: &str = "x-amz-server-side-encryption";
+        self.header_opt(SSE, e.algorithm.as_deref());
+        self.header_opt(&format!("{SSE}-aws-kms-key-id"), e.kms_key_id.as_deref());
+        if let Some(enabled) = e.bucket_key_enabled {
+            self.header(&format!("{SSE}-bucket-key-enabled"), &enabled.to_string());
+        }
+        self.header_opt(
+            &format!("{SSE}-customer-algorithm"),
+            e.customer_algorithm.as_deref(),
+        );
+        self.header_opt(
+            &format!("{SSE}-customer-key-md5"),
+            e.customer_key_md5.as_deref(),
+        );
     }
 
     fn stored_headers(&mut self, stored: &Stored) {
@@ -246,6 +285,7 @@ impl ResponseParts {
         for (name, value) in &stored.checksums {
             self.header(name, value);
         }
+        self.encryption_headers(&stored.encryption);
     }
 
     fn finish(self, body: Body) -> Response<Body> {

@@ -184,7 +184,8 @@ pub(crate) async fn cold_starts(
     runs: usize,
     spawn: impl Fn(Command) -> std::io::Result<(std::process::Child, Instant)>,
 ) -> Result<(ColdStart, Vec<u64>), BoxError> {
-    let (mut total, mut init, mut first, mut rss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut total, mut init, mut first, mut rss) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs + 2 {
         let run = cold_start_once(target, &spawn).await?;
         if i >= 2 {
@@ -235,7 +236,10 @@ pub(crate) async fn cold_start_lambda(bench: &Bench, rows: &mut Vec<Row>) -> Res
 
 /// The same over HTTPS, trusting the store's test CA through
 /// `SSL_CERT_FILE`: what a cold start in AWS runs, at full CPU.
-pub(crate) async fn cold_start_https(https: &S3Target, rows: &mut Vec<Row>) -> Result<(), BoxError> {
+pub(crate) async fn cold_start_https(
+    https: &S3Target,
+    rows: &mut Vec<Row>,
+) -> Result<(), BoxError> {
     let (run, _) = cold_starts(https, COLD_RUNS, spawn_now).await?;
     rows.push(
         Row::new(

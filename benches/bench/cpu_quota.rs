@@ -17,10 +17,7 @@ const PERIOD_US: u64 = 100_000;
 const RUNS: usize = 10;
 
 /// The memory sizes measured, and the target of each (none: context).
-const SIZES: [(u64, Option<Duration>); 2] = [
-    (256, None),
-    (128, Some(Duration::from_millis(100))),
-];
+const SIZES: [(u64, Option<Duration>); 2] = [(256, None), (128, Some(Duration::from_millis(100)))];
 
 /// A cgroup with a CPU quota; removed when dropped (it must be empty by then).
 struct CpuCgroup {
@@ -34,8 +31,7 @@ impl CpuCgroup {
             return Err(format!("no cgroup v1 cpu controller at {CPU_CGROUPS}"));
         }
         let path = root.join(name);
-        std::fs::create_dir(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        std::fs::create_dir(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let cgroup = Self { path };
         cgroup.write("cpu.cfs_period_us", &PERIOD_US.to_string())?;
         cgroup.write("cpu.cfs_quota_us", &quota_us.to_string())?;
@@ -83,7 +79,10 @@ fn quota_us(memory_mb: u64) -> u64 {
 }
 
 /// Exec to first answer over HTTPS under the quota of each memory size.
-pub(crate) async fn cold_start_quota(https: &S3Target, rows: &mut Vec<Row>) -> Result<(), BoxError> {
+pub(crate) async fn cold_start_quota(
+    https: &S3Target,
+    rows: &mut Vec<Row>,
+) -> Result<(), BoxError> {
     for (memory, target) in SIZES {
         let quota = quota_us(memory);
         let measure = format!(
@@ -106,10 +105,7 @@ pub(crate) async fn cold_start_quota(https: &S3Target, rows: &mut Vec<Row>) -> R
         );
         let mut row = Row::new(measure, ms(run.total));
         if let Some(target) = target {
-            row = row.target(
-                format!("< {} ms", target.as_millis()),
-                run.total < target,
-            );
+            row = row.target(format!("< {} ms", target.as_millis()), run.total < target);
         }
         rows.push(row);
         drop(cgroup);

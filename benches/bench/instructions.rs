@@ -96,7 +96,10 @@ pub(crate) fn under_callgrind(cmd: &Command, out: &Path) -> Result<Command, BoxE
 pub(crate) fn total_instructions(out: &Path) -> Result<u64, BoxError> {
     let text = std::fs::read_to_string(out)?;
     text.lines()
-        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| format!("no totals in {}", out.display()).into())
@@ -221,7 +224,13 @@ async fn count(workload: Workload, n: usize) -> Result<(), BoxError> {
                 json.len()
             }
             Workload::SdkGet => {
-                let out = bench.client.get_object().bucket(BUCKET).key(key).send().await?;
+                let out = bench
+                    .client
+                    .get_object()
+                    .bucket(BUCKET)
+                    .key(key)
+                    .send()
+                    .await?;
                 out.body.collect().await?.into_bytes().len()
             }
             Workload::EmulatorGet => http.get(&api).send().await?.bytes().await?.len(),
@@ -253,7 +262,8 @@ pub(crate) async fn first_invocation_rows(
     https: &cold_start::S3Target,
     rows: &mut Vec<Row>,
 ) -> Result<(), BoxError> {
-    let measure = "Lambda binary over HTTPS, instructions (callgrind): first invocation vs a warm one";
+    let measure =
+        "Lambda binary over HTTPS, instructions (callgrind): first invocation vs a warm one";
     if let Err(why) = valgrind() {
         rows.push(Row::new(measure, format!("skipped: {why}")));
         return Ok(());
@@ -301,7 +311,11 @@ async fn process_instructions(
             .posted(Duration::from_secs(120))
             .await
             .ok_or_else(|| format!("no answer to event {i} under callgrind within 120 s"))?;
-        if posted.kind != "response" || !posted.json()["statusCode"].as_u64().is_some_and(|s| s == 200) {
+        if posted.kind != "response"
+            || !posted.json()["statusCode"]
+                .as_u64()
+                .is_some_and(|s| s == 200)
+        {
             return Err(format!("under callgrind, event {i}: {:?}", posted.body).into());
         }
     }

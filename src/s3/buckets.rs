@@ -35,11 +35,13 @@ impl Backend {
         &self,
         bucket: String,
         list: ListObjectsQuery,
+        owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
         let out = self
             .client
             .list_objects_v2()
             .bucket(&bucket)
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .set_prefix(list.prefix)
             .set_delimiter(list.delimiter)
             .set_max_keys(list.max_keys)
@@ -111,10 +113,15 @@ impl Backend {
         })
     }
 
-    pub(super) async fn delete_bucket(&self, bucket: String) -> Result<Outcome, ApiError> {
+    pub(super) async fn delete_bucket(
+        &self,
+        bucket: String,
+        owner: Option<&str>,
+    ) -> Result<Outcome, ApiError> {
         self.client
             .delete_bucket()
             .bucket(bucket)
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .send()
             .await
             .map_err(ApiError::from_sdk)?;

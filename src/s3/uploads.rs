@@ -13,11 +13,26 @@ pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
 const MIB: u64 = 1024 * 1024;
 
 impl Backend {
-    pub(super) async fn presign_upload(&self, request: UploadRequest) -> Result<Outcome, ApiError> {
+    pub(super) async fn presign_upload(
+        &self,
+        request: UploadRequest,
+        owner: Option<&str>,
+    ) -> Result<Outcome, ApiError> {
         let multipart = request.parts.is_some() || request.size.is_some_and(|s| s > MAX_SINGLE_PUT);
         let upload = if multipart {
-            self.plan_multipart(&request).await?
+            self.plan_multipart(&request, owner).await?
         } else {
+            if let Some(owner) = owner {
+                // A presigned URL cannot make its user send the owner
+                // check: the bucket's owner is checked now, before signing.
+                self.client
+                    .head_bucket()
+                    .bucket(&request.bucket)
+                    .expected_bucket_owner(owner)
+                    .send()
+                    .await
+                    .map_err(ApiError::from_sdk)?;
+            }
             let presigned = self
                 .client
                 .put_object()
@@ -40,7 +55,11 @@ impl Backend {
         }))
     }
 
-    async fn plan_multipart(&self, request: &UploadRequest) -> Result<PlannedUpload, ApiError> {
+    async fn plan_multipart(
+        &self,
+        request: &UploadRequest,
+        owner: Option<&str>,
+    ) -> Result<PlannedUpload, ApiError> {
         // Parts: as many as asked, else enough (64 MiB or more each) to stay
         // within one answer's worth of URLs.
         let (count, part_size) = match (request.parts, request.size) {
@@ -63,6 +82,7 @@ impl Backend {
             .bucket(&request.bucket)
             .key(&request.key)
             .set_content_type(request.content_type.clone())
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .send()
             .await
             .map_err(ApiError::from_sdk)?;
@@ -97,6 +117,7 @@ impl Backend {
         key: String,
         upload_id: String,
         parts: Vec<CompletedPart>,
+        owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
         let parts = parts
             .into_iter()
@@ -113,6 +134,7 @@ impl Backend {
             .bucket(bucket)
             .key(key)
             .upload_id(upload_id)
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
@@ -134,12 +156,14 @@ impl Backend {
         bucket: String,
         key: String,
         upload_id: String,
+        owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
         self.client
             .abort_multipart_upload()
             .bucket(bucket)
             .key(key)
             .upload_id(upload_id)
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .send()
             .await
             .map_err(ApiError::from_sdk)?;
