@@ -1,15 +1,19 @@
 //! Cold start under the CPU a small Lambda function gets: a cgroup v1 CPU
 //! quota of `100000 x memory / 1769` microseconds per 100,000 (Lambda gives
-//! one vCPU at 1,769 MB, in proportion below). The function process is
-//! started inside the cgroup; the fake Runtime API and the store run outside
-//! it, as Lambda's and S3's do.
+//! one vCPU at 1,769 MB, in proportion below). The fake Runtime API and the
+//! store run outside the cgroup, as Lambda's and S3's do. Two ways:
+//! - the whole process under the quota, from exec on (the target): it is
+//!   started from a thread of the bench that moves itself into the cgroup
+//!   first (a child starts in its parent thread's cgroup);
+//! - init at full CPU, the invocation under the quota (context): the process
+//!   is moved into the cgroup at its first poll for an event, as AWS
+//!   describes on-demand functions (init "non-throttled", docs/performance.md).
 //!
-//! The process is started from a thread of the bench that moves itself into
-//! the cgroup first (a child starts in its parent thread's cgroup), so that
-//! the quota holds from exec on; the thread is gone once the child runs.
+//! Runs are two periods apart, so that each starts with a whole quota, as a
+//! new execution environment does.
 
 use super::*;
-use cold_start::{S3Target, cold_starts};
+use cold_start::{AT_FULL_CPU, Launch, S3Target, cold_starts, medians};
 
 /// Where cgroup v1 mounts the cpu controller.
 const CPU_CGROUPS: &str = "/sys/fs/cgroup/cpu";
@@ -36,6 +40,11 @@ impl CpuCgroup {
         cgroup.write("cpu.cfs_period_us", &PERIOD_US.to_string())?;
         cgroup.write("cpu.cfs_quota_us", &quota_us.to_string())?;
         Ok(cgroup)
+    }
+
+    /// Moves every thread of process `pid` into this cgroup.
+    fn enter(&self, pid: u32) -> std::io::Result<()> {
+        std::fs::write(self.path.join("cgroup.procs"), pid.to_string())
     }
 
     fn write(&self, file: &str, value: &str) -> Result<(), String> {
@@ -83,11 +92,13 @@ pub(crate) async fn cold_start_quota(
     https: &S3Target,
     rows: &mut Vec<Row>,
 ) -> Result<(), BoxError> {
+    let pause = Duration::from_micros(2 * PERIOD_US);
     for (memory, target) in SIZES {
         let quota = quota_us(memory);
         let measure = format!(
             "Cold start over HTTPS at the CPU of a {memory} MB function (cgroup v1 \
-             cpu.cfs_quota_us {quota} per {PERIOD_US}): exec to first response, median of {RUNS}"
+             cpu.cfs_quota_us {quota} per {PERIOD_US}), whole process: exec to first response, \
+             median of {RUNS}"
         );
         let name = format!("s3-proxy-bench-{}-{memory}", std::process::id());
         let cgroup = match CpuCgroup::create(&name, quota) {
@@ -97,17 +108,34 @@ pub(crate) async fn cold_start_quota(
                 continue;
             }
         };
-        let (run, _) = cold_starts(https, RUNS, |cmd| cgroup.spawn(cmd)).await?;
-        let measure = format!(
-            "{measure} (init {} + first invocation {})",
-            ms(run.init),
-            ms(run.first_invocation)
-        );
-        let mut row = Row::new(measure, ms(run.total));
+        let throttled = Launch {
+            spawn: &|cmd| cgroup.spawn(cmd),
+            at_first_poll: None,
+        };
+        let runs = cold_starts(https, RUNS, pause, &throttled).await?;
+        let (run, max) = (medians(&runs), runs.iter().map(|r| r.total).max());
+        let max = max
+            .map(|m| format!(", slowest {}", ms(m)))
+            .unwrap_or_default();
+        let mut row = Row::new(format!("{measure} ({}{max})", run.parts()), ms(run.total));
         if let Some(target) = target {
             row = row.target(format!("< {} ms", target.as_millis()), run.total < target);
         }
         rows.push(row);
+
+        let invoke_only = Launch {
+            spawn: AT_FULL_CPU.spawn,
+            at_first_poll: Some(&|pid| cgroup.enter(pid)),
+        };
+        let run = medians(&cold_starts(https, RUNS, pause, &invoke_only).await?);
+        rows.push(Row::new(
+            format!(
+                "(context) the same with init at full CPU and the invocation under the \
+                 {memory} MB quota, as AWS describes on-demand init ({})",
+                run.parts()
+            ),
+            ms(run.total),
+        ));
         drop(cgroup);
     }
     Ok(())

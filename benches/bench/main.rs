@@ -108,7 +108,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run()) {
+    let only: Vec<String> = args.into_iter().filter(|a| !a.starts_with("--")).collect();
+    match runtime.block_on(run(&only)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: {e}");
@@ -189,35 +190,66 @@ impl Bench {
     }
 }
 
-async fn run() -> Result<(), BoxError> {
+/// The parts of the run, in order; `make bench ONLY="cold tls"` runs some.
+const PARTS: [&str; 7] = [
+    "overhead",
+    "instructions",
+    "memory",
+    "throughput",
+    "cold",
+    "tls",
+    "size",
+];
+
+async fn run(only: &[String]) -> Result<(), BoxError> {
     let started = Instant::now();
+    let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
+    if let Some(unknown) = only.iter().find(|o| !PARTS.contains(&o.as_str())) {
+        return Err(format!("unknown part {unknown:?}: the parts are {PARTS:?}").into());
+    }
     let bench = Bench::start().await?;
     let mut rows = Vec::new();
-    eprintln!("bench: handler overhead ...");
-    for (size, label, iterations) in [(KB, "1 KB", 2000), (MB, "1 MB", 200), (4 * MB, "4 MB", 80)] {
-        overhead(&bench, size, label, iterations, &mut rows).await?;
+    if wanted("overhead") {
+        eprintln!("bench: handler overhead ...");
+        for (size, label, iterations) in
+            [(KB, "1 KB", 2000), (MB, "1 MB", 200), (4 * MB, "4 MB", 80)]
+        {
+            overhead(&bench, size, label, iterations, &mut rows).await?;
+        }
     }
-    eprintln!("bench: instructions per request (callgrind) ...");
-    instructions::get_1kb_row(&mut rows)?;
-    eprintln!("bench: memory ...");
-    memory(&bench, &mut rows).await?;
-    eprintln!("bench: local mode throughput ...");
-    throughput(&bench, &mut rows).await?;
-    eprintln!("bench: cold start ...");
-    cold_start_local(&mut rows)?;
-    cold_start_lambda(&bench, &mut rows).await?;
-    eprintln!("bench: cold start over HTTPS, full CPU and under CPU quotas ...");
-    let https_store = tls::https_store(bench.store.addr).await?;
-    let https = S3Target {
-        url: https_store.url.clone(),
-        ca_file: Some(https_store.ca_file.clone()),
-    };
-    cold_start_https(&https, &mut rows).await?;
-    cpu_quota::cold_start_quota(&https, &mut rows).await?;
-    eprintln!("bench: first invocation against a warm one (callgrind) ...");
-    instructions::first_invocation_rows(&https, &mut rows).await?;
-    binary_size(&mut rows)?;
-
+    if wanted("instructions") {
+        eprintln!("bench: instructions per request (callgrind) ...");
+        instructions::per_request_rows(&mut rows)?;
+    }
+    if wanted("memory") {
+        eprintln!("bench: memory ...");
+        memory(&bench, &mut rows).await?;
+    }
+    if wanted("throughput") {
+        eprintln!("bench: local mode throughput ...");
+        throughput(&bench, &mut rows).await?;
+    }
+    if wanted("cold") {
+        eprintln!("bench: cold start ...");
+        cold_start_local(&mut rows)?;
+        cold_start_lambda(&bench, &mut rows).await?;
+    }
+    if wanted("tls") {
+        eprintln!("bench: cold start over HTTPS, full CPU and under CPU quotas ...");
+        let https_store = tls::https_store(bench.store.addr).await?;
+        let https = S3Target {
+            url: https_store.url.clone(),
+            ca_file: Some(https_store.ca_file.clone()),
+            roots: https_store.roots,
+        };
+        cold_start_https(&https, &mut rows).await?;
+        cpu_quota::cold_start_quota(&https, &mut rows).await?;
+        eprintln!("bench: first invocation against a warm one (callgrind) ...");
+        instructions::first_invocation_rows(&https, &mut rows).await?;
+    }
+    if wanted("size") {
+        binary_size(&mut rows)?;
+    }
     print_table(&rows, started.elapsed());
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! A local HTTPS S3 endpoint: the embedded store behind TLS, with a server
 //! certificate from a test CA made at bench time (rcgen). The function
-//! trusts that CA as a user would trust a private CA: `SSL_CERT_FILE`.
+//! trusts that CA as a user adds a private CA: the system's root
+//! certificates and the test CA in one file named by `SSL_CERT_FILE`. The
+//! function thus loads as many roots as it does in AWS (Amazon Linux 2023's
+//! bundle holds about as many as Debian's).
 //!
 //! TLS is terminated by a front of the bench's own (tokio-rustls) that
 //! forwards the bytes of each connection to the store's plain-HTTP
@@ -20,8 +23,11 @@ use tokio_rustls::rustls::{self, pki_types};
 pub(crate) struct HttpsStore {
     /// `https://127.0.0.1:PORT`
     pub(crate) url: String,
-    /// The test CA's certificate (PEM), for `SSL_CERT_FILE`.
+    /// The system's root certificates and the test CA's (PEM), for
+    /// `SSL_CERT_FILE`.
     pub(crate) ca_file: PathBuf,
+    /// How many certificates that file holds.
+    pub(crate) roots: usize,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -31,6 +37,14 @@ impl Drop for HttpsStore {
         self.task.abort();
     }
 }
+
+/// Where Linux distributions keep their root certificates (Debian, Amazon
+/// Linux / Fedora, Alpine and others).
+const SYSTEM_BUNDLES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
 
 /// A test CA and a server certificate for 127.0.0.1 and localhost.
 fn certificates() -> Result<(String, rustls::ServerConfig), BoxError> {
@@ -67,8 +81,15 @@ fn certificates() -> Result<(String, rustls::ServerConfig), BoxError> {
 pub(crate) async fn https_store(store: SocketAddr) -> Result<HttpsStore, BoxError> {
     let (ca_pem, config) = certificates()?;
     let dir = tempfile::tempdir()?;
-    let ca_file = dir.path().join("bench-ca.pem");
-    std::fs::write(&ca_file, ca_pem)?;
+    let ca_file = dir.path().join("roots-and-bench-ca.pem");
+    let mut bundle = SYSTEM_BUNDLES
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    bundle.push('\n');
+    bundle.push_str(&ca_pem);
+    std::fs::write(&ca_file, &bundle)?;
+    let roots = bundle.matches("-----BEGIN CERTIFICATE-----").count();
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("https://{}", listener.local_addr()?);
@@ -94,6 +115,7 @@ pub(crate) async fn https_store(store: SocketAddr) -> Result<HttpsStore, BoxErro
     Ok(HttpsStore {
         url,
         ca_file,
+        roots,
         _dir: dir,
         task,
     })
