@@ -15,7 +15,7 @@
 use super::*;
 
 /// Requests counted per workload.
-const REQUESTS: usize = 30;
+pub(crate) const REQUESTS: usize = 30;
 
 /// [`request_starts`] as callgrind names it.
 const REQUEST_STARTS: &str = "bench::instructions::request_starts";
@@ -35,14 +35,21 @@ pub(crate) enum Workload {
     EmulatorGet,
     /// A presigned GET over HTTP straight to the store (reqwest).
     PresignedGet,
+    /// The trust roots as the SDK's client loads them (`SSL_CERT_FILE` or
+    /// the system's store, rustls-native-certs) into a rustls root store.
+    RootsSystem,
+    /// Compiled-in roots (webpki-roots) into a rustls root store.
+    RootsWebpki,
 }
 
 impl Workload {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 6] = [
         Self::ProxyGet,
         Self::SdkGet,
         Self::EmulatorGet,
         Self::PresignedGet,
+        Self::RootsSystem,
+        Self::RootsWebpki,
     ];
 
     fn name(self) -> &'static str {
@@ -51,6 +58,8 @@ impl Workload {
             Self::SdkGet => "sdk-get",
             Self::EmulatorGet => "emulator-get",
             Self::PresignedGet => "presigned-get",
+            Self::RootsSystem => "roots-system",
+            Self::RootsWebpki => "roots-webpki",
         }
     }
 
@@ -122,10 +131,16 @@ pub(crate) fn total_instructions(out: &Path) -> Result<u64, BoxError> {
 
 /// Instructions of one request of `workload`: the median of [`REQUESTS`].
 pub(crate) fn per_request(workload: Workload) -> Result<u64, BoxError> {
+    per_request_with(workload, &[])
+}
+
+/// [`per_request`] with environment variables for the counting process.
+pub(crate) fn per_request_with(workload: Workload, env: &[(&str, &Path)]) -> Result<u64, BoxError> {
     let dir = tempfile::tempdir()?;
     let out = dir.path().join(workload.name());
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.args([COUNT_ARG, workload.name(), &REQUESTS.to_string()]);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let status = under_callgrind(&cmd, &out)?.status()?;
     if !status.success() {
         return Err(format!("callgrind {}: exited {status}", workload.name()).into());
@@ -228,6 +243,13 @@ pub(crate) fn child(args: &[String]) -> std::process::ExitCode {
 }
 
 async fn count(workload: Workload, n: usize) -> Result<(), BoxError> {
+    if let Workload::RootsSystem | Workload::RootsWebpki = workload {
+        for i in 0..n + 1 {
+            request_starts(i);
+            black_box(tls::load_roots(matches!(workload, Workload::RootsSystem)));
+        }
+        return Ok(());
+    }
     let bench = Bench::start().await?;
     let key = "count-1KB";
     bench
@@ -277,6 +299,7 @@ async fn count(workload: Workload, n: usize) -> Result<(), BoxError> {
             }
             Workload::EmulatorGet => http.get(&api).send().await?.bytes().await?.len(),
             Workload::PresignedGet => http.get(&presigned).send().await?.bytes().await?.len(),
+            Workload::RootsSystem | Workload::RootsWebpki => 0,
         };
         black_box(len);
     }

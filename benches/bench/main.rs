@@ -2,16 +2,21 @@
 //! this machine, printed as one Markdown table with targets.
 //!
 //! - Handler overhead: GET and PUT of 1 KB, 1 MB and 4 MB objects through the
-//!   whole Lambda path (REST v1 event JSON -> event types -> handler ->
-//!   response JSON, [`lambda::invoke_json`]) against the same aws-sdk-s3 call
-//!   made directly, interleaved, medians and ratios.
+//!   whole Lambda path (REST v1 event JSON -> [`s3_proxy::event`] -> handler
+//!   -> response JSON, [`lambda::invoke_json`]) against the same aws-sdk-s3
+//!   call made directly, interleaved, medians and ratios; and the 1 KB GET by
+//!   instructions (callgrind), which a shared machine does not disturb.
 //! - Bytes allocated per request on each side and the peak heap of one 4 MB
 //!   GET, counted by the allocator of this binary (stats_alloc, peakmem-alloc).
 //! - Cold start: the one-shot `s3-proxy-local invoke`, and the Lambda binary
-//!   itself from exec to its first answer, served by a fake Lambda Runtime API.
+//!   itself from exec to its first answer, served by a fake Lambda Runtime API:
+//!   against the plain-HTTP store, then as in AWS, over HTTPS with the
+//!   system's trust roots, at full CPU and under the CPU quota of a 256 MB and
+//!   a 128 MB function; its first invocation against a warm one by
+//!   instructions; trust roots from the system store against compiled-in ones.
 //! - Size of the Lambda binary, as built and stripped.
 //! - Local mode throughput: 1 KB GETs over HTTP through the emulator against
-//!   presigned GETs straight to the store, same client, same concurrency.
+//!   the same SDK client straight to the store, and against presigned GETs.
 //!
 //! Everything runs on 127.0.0.1 against the embedded store (s3s-fs over a
 //! temporary folder) started in this process. Targets are reported, not
@@ -244,8 +249,9 @@ async fn run(only: &[String]) -> Result<(), BoxError> {
         };
         cold_start_https(&https, &mut rows).await?;
         cpu_quota::cold_start_quota(&https, &mut rows).await?;
-        eprintln!("bench: first invocation against a warm one (callgrind) ...");
+        eprintln!("bench: first invocation against a warm one, trust roots (callgrind) ...");
         instructions::first_invocation_rows(&https, &mut rows).await?;
+        tls::roots_row(&https_store, &mut rows)?;
     }
     if wanted("size") {
         binary_size(&mut rows)?;

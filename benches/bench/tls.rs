@@ -120,3 +120,44 @@ pub(crate) async fn https_store(store: SocketAddr) -> Result<HttpsStore, BoxErro
         task,
     })
 }
+
+/// Loads trust roots into a rustls root store, as a TLS client does before
+/// its first connection: the system's (rustls-native-certs, which reads
+/// `SSL_CERT_FILE` when set, as the SDK's client does), or the compiled-in
+/// webpki-roots. Returns how many roots it holds.
+pub(crate) fn load_roots(system: bool) -> usize {
+    let mut roots = rustls::RootCertStore::empty();
+    if system {
+        let loaded = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(loaded.certs);
+    } else {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    roots.len()
+}
+
+/// The trust-roots row: instructions to load the system's roots (the file
+/// the cold-start rows give `SSL_CERT_FILE`) against compiled-in roots.
+pub(crate) fn roots_row(https: &HttpsStore, rows: &mut Vec<Row>) -> Result<(), BoxError> {
+    use instructions::{Workload, kilo, per_request, per_request_with, valgrind};
+    let measure = format!(
+        "(context) trust roots into a rustls store, instructions (callgrind, median of {}): \
+         the {} certificates of SSL_CERT_FILE (rustls-native-certs, as the SDK's client loads \
+         them) vs compiled-in webpki-roots ({})",
+        instructions::REQUESTS,
+        https.roots,
+        webpki_roots::TLS_SERVER_ROOTS.len()
+    );
+    if let Err(why) = valgrind() {
+        rows.push(Row::new(measure, format!("skipped: {why}")));
+        return Ok(());
+    }
+    let system = per_request_with(Workload::RootsSystem, &[("SSL_CERT_FILE", &https.ca_file)])?;
+    let compiled = per_request(Workload::RootsWebpki)?;
+    rows.push(
+        Row::new(measure, kilo(system))
+            .direct(kilo(compiled))
+            .ratio(system as f64 / compiled.max(1) as f64),
+    );
+    Ok(())
+}

@@ -91,6 +91,14 @@ pub fn endpoint_from_env() -> Option<String> {
 /// - for a plain-HTTP endpoint (a local store) an empty trust store: loading
 ///   and parsing the system's root certificates was half of a local cold
 ///   start, with nothing to verify (docs/performance.md).
+///
+/// Over HTTPS the trust roots are the system's, as rustls-native-certs finds
+/// them: `SSL_CERT_FILE` / `SSL_CERT_DIR` when set (how a user behind a
+/// TLS-inspecting proxy adds its CA), else the distribution's bundle. Loading
+/// them is 9 M instructions (PEM decoding), paid in init by
+/// [`warm_up`]; compiled-in roots (webpki-roots) would cost almost nothing,
+/// but this connector takes roots only from the system or as PEM, which costs
+/// the same decoding (docs/performance.md, "Cold start in AWS").
 pub fn http_client(endpoint: Option<&str>) -> SharedHttpClient {
     use aws_smithy_http_client::tls::{
         Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
