@@ -6,16 +6,18 @@
 //!   client in one thread, then one request to set up connections and N
 //!   requests of one kind. Callgrind writes the counts at the start of each
 //!   request (`--dump-before`), so each request is counted on its own; the
-//!   median of the N is the row's (requests differ by about 1% with the
-//!   clock, hash seeds and the allocator's state). The store runs in the
+//!   median over a few such processes is the row's. The store runs in the
 //!   process, so its share is in both columns, as in the latency rows.
 //! - Whole processes (the Lambda binary's init and invocations): see
 //!   `cold_start::first_invocation`.
 
 use super::*;
 
-/// Requests counted per workload.
+/// Requests counted per process, and processes per workload: a process's
+/// requests differ by about 1% (the clock, the allocator's state), and
+/// processes by as much again (hash seeds, addresses).
 pub(crate) const REQUESTS: usize = 30;
+pub(crate) const PROCESSES: usize = 3;
 
 /// [`request_starts`] as callgrind names it.
 const REQUEST_STARTS: &str = "bench::instructions::request_starts";
@@ -129,15 +131,30 @@ pub(crate) fn total_instructions(out: &Path) -> Result<u64, BoxError> {
         .ok_or_else(|| format!("no totals in {}", out.display()).into())
 }
 
-/// Instructions of one request of `workload`: the median of [`REQUESTS`].
+/// Instructions of one request of `workload`: the median of [`REQUESTS`]
+/// requests in each of [`PROCESSES`] processes.
 pub(crate) fn per_request(workload: Workload) -> Result<u64, BoxError> {
     per_request_with(workload, &[])
 }
 
-/// [`per_request`] with environment variables for the counting process.
+/// [`per_request`] with environment variables for the counting processes.
 pub(crate) fn per_request_with(workload: Workload, env: &[(&str, &Path)]) -> Result<u64, BoxError> {
+    let mut counts = Vec::new();
+    for run in 0..PROCESSES {
+        counts.extend(count_requests(workload, env, run)?);
+    }
+    Ok(median_u64(&mut counts))
+}
+
+/// The instructions of each of [`REQUESTS`] requests in one counting process.
+fn count_requests(
+    workload: Workload,
+    env: &[(&str, &Path)],
+    run: usize,
+) -> Result<Vec<u64>, BoxError> {
     let dir = tempfile::tempdir()?;
-    let out = dir.path().join(workload.name());
+    let name = format!("{}-{run}", workload.name());
+    let out = dir.path().join(&name);
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.args([COUNT_ARG, workload.name(), &REQUESTS.to_string()]);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
@@ -148,18 +165,15 @@ pub(crate) fn per_request_with(workload: Workload, env: &[(&str, &Path)]) -> Res
     // Dump 1 is the set-up, 2 the first request; 3 to REQUESTS + 1 the
     // counted ones (the last one's count is in the final file, with the
     // teardown).
-    let mut counts = Vec::new();
-    for dump in 3..=REQUESTS + 1 {
-        let part = dir.path().join(format!("{}.{dump}", workload.name()));
-        counts.push(total_instructions(&part)?);
-    }
-    Ok(median_u64(&mut counts))
+    (3..=REQUESTS + 1)
+        .map(|dump| total_instructions(&dir.path().join(format!("{name}.{dump}"))))
+        .collect()
 }
 
 /// The GET 1 KB row by instructions: the Lambda path against the SDK call.
 pub(crate) fn per_request_rows(rows: &mut Vec<Row>) -> Result<(), BoxError> {
     let measure = format!(
-        "GET 1 KB: instructions per request (callgrind, median of {REQUESTS}), \
+        "GET 1 KB: instructions per request (callgrind, median of {PROCESSES} x {REQUESTS}), \
          Lambda path vs SDK call"
     );
     if let Err(why) = valgrind() {

@@ -141,9 +141,10 @@ pub(crate) fn load_roots(system: bool) -> usize {
 pub(crate) fn roots_row(https: &HttpsStore, rows: &mut Vec<Row>) -> Result<(), BoxError> {
     use instructions::{Workload, kilo, per_request, per_request_with, valgrind};
     let measure = format!(
-        "(context) trust roots into a rustls store, instructions (callgrind, median of {}): \
+        "(context) trust roots into a rustls store, instructions (callgrind, median of {} x {}): \
          the {} certificates of SSL_CERT_FILE (rustls-native-certs, as the SDK's client loads \
          them) vs compiled-in webpki-roots ({})",
+        instructions::PROCESSES,
         instructions::REQUESTS,
         https.roots,
         webpki_roots::TLS_SERVER_ROOTS.len()
