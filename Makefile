@@ -12,24 +12,37 @@ EVENT ?= events/list-buckets.json
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
+# `make run`, `make invoke` and `make store` run the debug build that
+# `make test` makes: building it together with a test target gives it the
+# very features the tests' build has (Cargo unifies dev-dependency features
+# only when a target needs them), so after `make test` nothing is rebuilt.
+# PROFILE=local: an optimized build instead (a second dependency build).
+PROFILE ?= dev
+LOCAL_BIN = $(or $(CARGO_TARGET_DIR),target)/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))/s3-proxy-local
+
+.PHONY: local-bin
+local-bin:
+	$(CARGO) build --profile $(PROFILE) --bin s3-proxy-local $(if $(filter dev,$(PROFILE)),--test local)
+
 .PHONY: run
-run: ## Serve the API on http://127.0.0.1:$(PORT)/ over an embedded S3 store in $(DATA)/
-	$(CARGO) run --profile local --bin s3-proxy-local -- --port $(PORT) --data $(DATA) --stage $(STAGE)
+run: local-bin ## Serve the API on http://127.0.0.1:$(PORT)/ over an embedded S3 store in $(DATA)/ (S3 endpoint on 127.0.0.1:9100)
+	$(LOCAL_BIN) --port $(PORT) --data $(DATA) --stage $(STAGE)
 
 .PHONY: invoke
-invoke: ## Run one event through the handler and print the response JSON (EVENT=events/x.json)
-	$(CARGO) run --profile local --bin s3-proxy-local -- invoke --data $(DATA) $(EVENT)
+invoke: local-bin ## Run one event through the handler and print the response JSON (EVENT=events/x.json)
+	$(LOCAL_BIN) invoke --data $(DATA) $(EVENT)
 
 .PHONY: store
-store: ## Serve only the embedded S3 store on 127.0.0.1:9100 (for `cargo lambda watch`)
-	$(CARGO) run --profile local --bin s3-proxy-local -- --data $(DATA) store --s3-port 9100
+store: local-bin ## Serve only the embedded S3 store on 127.0.0.1:9100 (for `cargo lambda watch`; may run beside `make run`)
+	$(LOCAL_BIN) --data $(DATA) store --s3-port 9100
 
 .PHONY: test
-test: test-rust test-template test-moto ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint
+test: test-rust test-template test-moto test-schemathesis test-browser ## Run every test: unit, integration (embedded S3 on loopback, then moto), template lint, Schemathesis, headless Chromium
 
+# --no-fail-fast: every suite runs and reports, even after another failed.
 .PHONY: test-rust
 test-rust:
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --no-fail-fast
 
 # --- deploy path (template.yaml, openapi.yaml) -------------------------------
 
@@ -72,7 +85,9 @@ test-template: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Lint template.ya
 
 # The integration tests again, against another S3 implementation (moto's S3
 # server, from PyPI) on a free loopback port, through S3_PROXY_TEST_ENDPOINT;
-# the server is stopped when the tests end, pass or fail.
+# the server is stopped when the tests end, pass or fail. The same server is
+# the reference of the store-vs-moto comparison in tests/differential/
+# (S3_PROXY_DIFF_MOTO_ENDPOINT).
 .PHONY: test-moto
 test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server on loopback
 	@port=$$($(VENV)/bin/python tests/tools/free_port.py); \
@@ -81,8 +96,59 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ || exit 1; \
 	echo "moto S3 server on 127.0.0.1:$$port"; \
 	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
-	  $(CARGO) test --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises
+	S3_PROXY_DIFF_MOTO_ENDPOINT=http://127.0.0.1:$$port \
+	  $(CARGO) test --no-fail-fast --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises --test differential --test cors_html
 
+# Schemathesis (pinned in requirements-dev.txt) checks openapi.yaml against the
+# local emulator, started on a free loopback port over a temporary data folder
+# and stopped afterwards, pass or fail. Configuration, hooks and why:
+# tests/schemathesis/. SCHEMATHESIS_EXAMPLES: examples per operation and phase.
+# PYTHONUNBUFFERED: with its output in a file, Schemathesis was seen to end
+# without writing out its last buffered report.
+SCHEMATHESIS_EXAMPLES ?= 40
+.PHONY: test-schemathesis
+test-schemathesis: $(VENV)/.installed ## openapi.yaml against the local emulator (Schemathesis: 5xx, refusals, answer schemas)
+	$(CARGO) build --bin s3-proxy-local
+	@port=$$($(VENV)/bin/python tests/tools/free_port.py); \
+	data=$$(mktemp -d); \
+	target/debug/s3-proxy-local --host 127.0.0.1 --port $$port --data $$data > $(VENV)/schemathesis-emulator.log 2>&1 & pid=$$!; \
+	trap "kill $$pid 2>/dev/null; rm -rf $$data" EXIT; \
+	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ 60 && \
+	$(VENV)/bin/python tests/schemathesis/fixture.py http://127.0.0.1:$$port st-fixture && \
+	echo "local emulator on 127.0.0.1:$$port (log: $(VENV)/schemathesis-emulator.log)" && \
+	PYTHONUNBUFFERED=1 S3_PROXY_SCHEMATHESIS_BUCKET=st-fixture $(VENV)/bin/schemathesis --config-file tests/schemathesis/schemathesis.toml \
+	  run openapi.yaml --url http://127.0.0.1:$$port --max-examples $(SCHEMATHESIS_EXAMPLES)
+
+# --- browser tests -------------------------------------------------------------
+# Headless Chromium (Debian's chromium + chromium-driver) driven by Selenium
+# (.venv) against s3-proxy-local, the program `make run` runs, on a free
+# loopback port: the HTML index, CORS from another origin, markup in keys, a
+# screenshot in target/browser/. Built with the dev profile by default, which
+# test-rust has already built (BROWSER_PROFILE=local: exactly make run's build).
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+BROWSER_PROFILE ?= dev
+BROWSER_BIN_DIR = $(if $(filter dev,$(BROWSER_PROFILE)),debug,$(BROWSER_PROFILE))
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium and chromium-driver when missing (as root, with apt-get)
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "chromium: installing chromium, chromium-driver (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver fonts-dejavu-core > /dev/null \
+	  || echo "chromium: apt-get could not install it"; \
+	else \
+	  echo "chromium: not installed, and installing needs root and apt-get: the browser tests will skip"; \
+	fi
+
+.PHONY: test-browser
+test-browser: $(VENV)/.installed chromium ## Headless Chromium against s3-proxy-local: index, CORS fetch, XSS, screenshot
+	$(CARGO) build --profile $(BROWSER_PROFILE) --bin s3-proxy-local
+	S3_PROXY_LOCAL_BIN=target/$(BROWSER_BIN_DIR)/s3-proxy-local CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) \
+	  $(VENV)/bin/python tests/browser/test_browser.py
+
+# --- build and deploy ----------------------------------------------------------
 # The function is the `s3-proxy` binary without the `local` feature. arm64 (the
 # template's default Architecture) needs `rustup target add
 # aarch64-unknown-linux-gnu`; cargo-lambda cross-compiles with zig
@@ -140,7 +206,7 @@ lint: ## cargo fmt --check, clippy -D warnings, and the template linters
 # `make bench` measures the Lambda binary as deployed (without the `local`
 # feature), built in its own target folder so `cargo bench` does not undo it.
 # `make bench ONLY="cold tls"` runs some parts (overhead instructions memory
-# throughput cold tls size). Rows counted by callgrind need valgrind
+# throughput store cold tls size). Rows counted by callgrind need valgrind
 # (`apt-get install valgrind`) and the CPU-quota rows a writable cgroup v1 cpu
 # controller (root); without them those rows say "skipped" and why.
 

@@ -6,7 +6,9 @@
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::html;
 use crate::operation::Operation;
+use crate::outcome::Outcome;
 use crate::policy;
 use crate::response::{self, Negotiation};
 use crate::route::{self, PathSource};
@@ -28,6 +30,10 @@ pub struct Request {
     pub path_parameters: HashMap<String, String>,
     /// The stage-free path: the event's `path` (REST) or `rawPath` (HTTP API).
     pub raw_path: String,
+    /// The path as the browser sent it, stage or custom domain base path
+    /// included (`requestContext.path`; HTTP API: `rawPath`): where the
+    /// HTML index's links point.
+    pub client_path: String,
     /// The API resource that matched (REST): `/`, `/{folder}`, ...
     pub resource: Option<String>,
     /// Query parameters in order, repeated names kept.
@@ -84,10 +90,18 @@ impl App {
         let started = Instant::now();
         let request_id = std::mem::take(&mut req.request_id);
         let (neg, resource) = (negotiation(&req), req.raw_path.clone());
-        let who = Who::of(&req);
+        let (who, origin) = (Who::of(&req), origin(&req));
         let mut routed = Routed::default();
         let result = self.serve(req, &neg, &mut routed).await;
-        let response = respond(result, &neg, &request_id, &resource, &routed);
+        let mut response = respond(result, &neg, &request_id, &resource, &routed);
+        // A refused preflight carries no CORS headers, as S3 answers one: the
+        // browser blocks the request either way, and says why.
+        let refused_preflight = who.method == Method::OPTIONS && !response.status().is_success();
+        if !refused_preflight {
+            self.config
+                .cors
+                .decorate(origin.as_deref(), response.headers_mut());
+        }
         log_request(&request_id, &who, &routed, &response, started);
         response
     }
@@ -98,7 +112,10 @@ impl App {
         let started = Instant::now();
         let routed = Routed::default();
         let neg = negotiation(&req);
-        let response = respond(Err(error), &neg, &req.request_id, &req.raw_path, &routed);
+        let mut response = respond(Err(error), &neg, &req.request_id, &req.raw_path, &routed);
+        self.config
+            .cors
+            .decorate(origin(&req).as_deref(), response.headers_mut());
         log_request(&req.request_id, &Who::of(&req), &routed, &response, started);
         response
     }
@@ -109,10 +126,26 @@ impl App {
         neg: &Negotiation,
         routed: &mut Routed,
     ) -> Result<Response<Body>, ApiError> {
+        if req.method == Method::OPTIONS {
+            // A CORS preflight, whatever the path: the request it announces
+            // gets its own answer (a bad name's 400 too).
+            routed.operation = Some("Preflight");
+            let headers = self.config.cors.preflight(&req.headers)?;
+            return Ok(response::preflight(headers));
+        }
+        let html = self.config.html_index
+            && req.method == Method::GET
+            && html::wants_html(neg.accept.as_deref());
         let path =
             PathSource::of_event(req.resource.as_deref(), &req.path_parameters, &req.raw_path);
         let mut op: Operation =
             route::route(&req.method, path, &req.query, &req.headers, req.body)?;
+        if html && let Operation::ListObjectsV2 { list, .. } = &mut op {
+            // A page shows one level, folders first, with names as they are
+            // (HTML carries any key; encoding-type=url is for XML clients).
+            list.delimiter.get_or_insert_with(|| "/".into());
+            list.url_encoded = false;
+        }
         routed.operation = Some(op.name());
         routed.bucket = op.bucket().map(str::to_string);
         policy::supported(&op, &req.query, &req.headers)?;
@@ -125,8 +158,17 @@ impl App {
                 .decodes_for_accept(neg.accept.as_deref());
         }
         let outcome = self.backend.execute(op, owner.as_deref()).await?;
-        let outcome = policy::visible(&self.config, outcome);
-        response::render(outcome, neg, &self.config.binary_media_types)
+        match policy::visible(&self.config, outcome) {
+            Outcome::Buckets(list) if html => {
+                let mount = html::mount_of(&req.client_path, None);
+                Ok(response::html_page(html::buckets_page(&list, &mount)))
+            }
+            Outcome::Objects(list) if html => {
+                let mount = html::mount_of(&req.client_path, Some(&list.name));
+                Ok(response::html_page(html::objects_page(&list, &mount)))
+            }
+            outcome => response::render(outcome, neg, &self.config.binary_media_types),
+        }
     }
 }
 
@@ -149,6 +191,14 @@ fn respond(
         }
         response::render_error(&err, neg, request_id, resource)
     })
+}
+
+/// The request's `Origin`, for the CORS headers of its answer.
+fn origin(req: &Request) -> Option<String> {
+    req.headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn negotiation(req: &Request) -> Negotiation {

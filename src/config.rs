@@ -1,6 +1,7 @@
 //! `Config`: the environment, read once at start-up. A bad value stops the
 //! function before it serves anything, with a message naming the variable.
 
+use crate::cors::Cors;
 use crate::media::BinaryMediaTypes;
 use std::time::Duration;
 
@@ -32,6 +33,10 @@ pub struct Config {
     pub force_path_style: bool,
     /// `BACKEND_TIMEOUT_MS` (default 25000, under API Gateway's 29 s).
     pub backend_timeout: Duration,
+    /// `CORS_ALLOW_ORIGINS`, `CORS_ALLOW_CREDENTIALS`, `CORS_MAX_AGE_SECONDS`.
+    pub cors: Cors,
+    /// `HTML_INDEX` (default true): listings as HTML pages for browsers.
+    pub html_index: bool,
     /// `EXPECTED_BUCKET_OWNER`: the account id every S3 call names as the
     /// bucket's owner (S3 refuses the call, 403, for a bucket of another
     /// account); none when unset.
@@ -49,6 +54,8 @@ impl Default for Config {
             presign_expiry: Duration::from_secs(900),
             force_path_style: false,
             backend_timeout: Duration::from_millis(25_000),
+            cors: Cors::default(),
+            html_index: true,
             expected_bucket_owner: None,
         }
     }
@@ -122,6 +129,10 @@ impl Config {
             let ms = parse_number("BACKEND_TIMEOUT_MS", &v, 100, 900_000)?;
             config.backend_timeout = Duration::from_millis(ms as u64);
         }
+        config.cors = Cors::from_lookup(get)?;
+        if let Some(v) = get("HTML_INDEX") {
+            config.html_index = parse_bool("HTML_INDEX", &v)?;
+        }
         Ok(config)
     }
 
@@ -139,7 +150,7 @@ impl Config {
     }
 }
 
-fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
+pub(crate) fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
@@ -189,6 +200,8 @@ mod tests {
             ("BINARY_MEDIA_TYPES", "png"),
             ("ALLOWED_BUCKETS", "a*b"),
             ("BACKEND_TIMEOUT_MS", "-1"),
+            ("HTML_INDEX", "html"),
+            ("CORS_ALLOW_ORIGINS", "not an origin"),
             ("ALLOWED_BUCKETS", ","),
             ("ALLOWED_BUCKETS", " , ,"),
             ("EXPECTED_BUCKET_OWNER", "12345"),

@@ -28,6 +28,9 @@ pub enum ApiError {
     /// A request argument (query parameter or header) that S3 would refuse.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A request S3 would refuse as a whole (a header given twice).
+    #[error("{0}")]
+    InvalidRequest(String),
     /// Content-MD5 is not the MD5 of the body the proxy received.
     #[error("The Content-MD5 you specified did not match what we received.")]
     BadDigest,
@@ -106,6 +109,10 @@ pub enum ApiError {
     /// S3 did not answer in time.
     #[error("The storage backend did not answer in time")]
     BackendTimeout,
+    /// A CORS preflight (`OPTIONS`) refused: `AccessForbidden` (403), or
+    /// `BadRequest` (400) when it is not a preflight at all, as S3 answers.
+    #[error("{0}")]
+    Cors(#[from] crate::cors::Refusal),
     /// Anything else: the detail is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -123,7 +130,8 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
         | "InvalidAccessKeyId"
         | "SignatureDoesNotMatch"
         | "AccountProblem"
-        | "RequestTimeTooSkewed" => 403,
+        | "RequestTimeTooSkewed"
+        | "AccessForbidden" => 403,
         "BucketNotEmpty"
         | "BucketAlreadyExists"
         | "BucketAlreadyOwnedByYou"
@@ -149,7 +157,8 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
         | "MetadataTooLarge"
         | "InvalidPart"
         | "InvalidPartOrder"
-        | "XAmzContentSHA256Mismatch" => 400,
+        | "XAmzContentSHA256Mismatch"
+        | "BadRequest" => 400,
         "MethodNotAllowed" => 405,
         "NotAcceptable" => 406,
         "MissingContentLength" => 411,
@@ -183,6 +192,7 @@ impl ApiError {
             Self::InvalidBucketName(_) => "InvalidBucketName",
             Self::KeyTooLong { .. } => "KeyTooLongError",
             Self::InvalidArgument(_) => "InvalidArgument",
+            Self::InvalidRequest(_) => "InvalidRequest",
             Self::MalformedXml(_) => "MalformedXML",
             Self::BadDigest => "BadDigest",
             Self::InvalidDigest => "InvalidDigest",
@@ -200,6 +210,7 @@ impl ApiError {
             | Self::EncryptionNotConfirmed(_) => "BadGateway",
             Self::BackendTimeout => "GatewayTimeout",
             Self::Internal(_) => "InternalError",
+            Self::Cors(refusal) => refusal.code(),
         }
     }
 
@@ -409,6 +420,7 @@ mod tests {
             (ApiError::InvalidBucketName("B".into()), 400),
             (ApiError::KeyTooLong { len: 2000 }, 400),
             (ApiError::InvalidArgument("x".into()), 400),
+            (ApiError::InvalidRequest("x".into()), 400),
             (ApiError::BadDigest, 400),
             (ApiError::InvalidDigest, 400),
             (ApiError::MalformedXml("x".into()), 400),

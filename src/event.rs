@@ -106,6 +106,9 @@ struct Fields<'a> {
 #[serde(rename_all = "camelCase", default)]
 struct Context {
     request_id: Option<String>,
+    /// REST: the path the client asked for, with the stage (what the HTML
+    /// index links from).
+    path: Option<String>,
     http_method: Option<MethodOf>,
     http: Option<HttpContext>,
     identity: Option<Identity>,
@@ -168,6 +171,7 @@ impl Fields<'_> {
                 method: method.0,
                 headers,
                 path_parameters,
+                client_path: context.path.unwrap_or_default(),
                 raw_path: self.path.unwrap_or_default(),
                 resource: self.resource,
                 query: query.0.into_iter().map(|q| (q.name, q.value)).collect(),
@@ -216,6 +220,7 @@ impl Fields<'_> {
             method: http.method.0,
             headers,
             path_parameters,
+            client_path: self.raw_path.clone().unwrap_or_default(),
             raw_path: self.raw_path.or(self.path).unwrap_or_default(),
             resource: None,
             query,

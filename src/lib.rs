@@ -22,6 +22,9 @@
 //! - [`response`]: pure; outcomes and errors to HTTP responses, owning the
 //!   text-or-binary decision for every body.
 //! - [`documents`]: the XML (or JSON) documents read and written.
+//! - [`html`]: pure; listings as pages for people in a browser (HTML index).
+//! - [`cors`]: pure; which browser origins may call the API, their answer
+//!   headers and the preflight.
 //! - [`error`]: [`error::ApiError`], the one error type, and the one table
 //!   from error code to status.
 //! - [`config`], [`media`], [`telemetry`]: the environment, API Gateway's
@@ -32,9 +35,11 @@
 
 pub mod app;
 pub mod config;
+pub mod cors;
 pub mod documents;
 pub mod error;
 pub mod event;
+pub mod html;
 pub mod lambda;
 pub mod media;
 pub mod operation;

@@ -128,6 +128,9 @@ pub struct ListObjectsQuery {
     pub max_keys: Option<i32>,
     pub continuation_token: Option<String>,
     pub start_after: Option<String>,
+    /// `encoding-type=url`: keys, prefixes and delimiters answered
+    /// URL-encoded, as S3 answers them (for keys XML cannot carry).
+    pub url_encoded: bool,
 }
 
 /// A GET or HEAD of an object, with its conditions and overrides.
@@ -178,8 +181,10 @@ impl ResponseOverrides {
     ];
 
     /// Takes the `response-*` parameters out of a query (others are not
-    /// its business: [`crate::policy`] refuses those no route takes).
-    pub fn from_query(query: &[(String, String)]) -> Self {
+    /// its business: [`crate::policy`] refuses those no route takes). A
+    /// type that is not a media type, or an expiry that is not an HTTP date,
+    /// is refused rather than answered as given or dropped.
+    pub fn from_query(query: &[(String, String)]) -> Result<Self, ApiError> {
         let mut overrides = Self::default();
         for (name, value) in query {
             // An empty override would answer an empty header: none is set.
@@ -189,7 +194,21 @@ impl ResponseOverrides {
                 *slot = Some(value.clone());
             }
         }
-        overrides
+        if let Some(t) = &overrides.content_type
+            && t.parse::<mime::Mime>().is_err()
+        {
+            return Err(ApiError::InvalidArgument(format!(
+                "response-content-type {t:?} is not a media type"
+            )));
+        }
+        if let Some(e) = &overrides.expires
+            && httpdate::parse_http_date(e).is_err()
+        {
+            return Err(ApiError::InvalidArgument(format!(
+                "response-expires {e:?} is not an HTTP date"
+            )));
+        }
+        Ok(overrides)
     }
 
     /// The field a `response-*` parameter sets.
@@ -375,10 +394,17 @@ mod tests {
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .to_vec();
-        let overrides = ResponseOverrides::from_query(&query);
+        let overrides = ResponseOverrides::from_query(&query).unwrap();
         assert_eq!(overrides.content_type.as_deref(), Some("text/csv"));
         assert!(overrides.expires.is_some());
         assert_eq!(overrides.cache_control, None);
+        for bad in [
+            ("response-content-type", "0"),
+            ("response-expires", "tomorrow"),
+        ] {
+            let query = [(bad.0.to_string(), bad.1.to_string())];
+            assert!(ResponseOverrides::from_query(&query).is_err(), "{bad:?}");
+        }
         let mut all = ResponseOverrides::default();
         for name in ResponseOverrides::PARAMETERS {
             assert!(all.slot(name).is_some(), "{name}");

@@ -91,6 +91,8 @@ pub struct ObjectList {
     pub start_after: Option<String>,
     pub contents: Vec<ObjectEntry>,
     pub common_prefixes: Vec<String>,
+    /// `url` when keys, prefixes, the delimiter and start-after are URL-encoded.
+    pub encoding_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

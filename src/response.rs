@@ -15,7 +15,7 @@
 //! `application/json`.
 
 use crate::documents::{
-    ErrorDocument, Format, ListAllMyBucketsResult, ListBucketResult, PresignedUpload,
+    self, ErrorDocument, Format, ListAllMyBucketsResult, ListBucketResult, PresignedUpload,
 };
 use crate::error::ApiError;
 use crate::media::{BinaryMediaTypes, first_accept_value};
@@ -61,13 +61,25 @@ pub fn render(
                 list: &list,
             },
         ),
-        Outcome::Objects(list) => builder.document(
-            format,
-            &ListBucketResult {
+        Outcome::Objects(list) => {
+            if format == Format::Xml && list.encoding_type.is_none() {
+                let names = list.contents.iter().map(|o| o.key.as_str());
+                let prefixes = list.common_prefixes.iter().map(String::as_str);
+                if let Some(name) = names.chain(prefixes).find(|n| !documents::xml_safe(n)) {
+                    return Err(ApiError::InvalidArgument(format!(
+                        "the listing holds a key XML 1.0 cannot carry ({name:?}): list with \
+                         encoding-type=url, or with Accept: application/json"
+                    )));
+                }
+            }
+            builder.document(
                 format,
-                list: &list,
-            },
-        ),
+                &ListBucketResult {
+                    format,
+                    list: &list,
+                },
+            )
+        }
         Outcome::BucketCreated { location } => {
             builder.header_opt("location", location.as_deref());
             Body::Empty
@@ -120,6 +132,12 @@ pub fn render(
             builder.stored_headers(&stored);
             Body::Empty
         }
+        Outcome::UploadPlan(plan) if format == Format::Xml && !documents::xml_safe(&plan.key) => {
+            return Err(ApiError::InvalidArgument(
+                "the key holds a character XML 1.0 cannot carry: ask with Accept: application/json"
+                    .into(),
+            ));
+        }
         Outcome::UploadPlan(plan) => builder.document(
             format,
             &PresignedUpload {
@@ -133,6 +151,28 @@ pub fn render(
         }
     };
     Ok(builder.finish(if neg.head { Body::Empty } else { body }))
+}
+
+/// An HTML index page ([`crate::html`]), with its strict
+/// Content-Security-Policy.
+pub fn html_page(page: String) -> Response<Body> {
+    let mut builder = ResponseParts::new(StatusCode::OK);
+    for (name, value) in crate::html::HEADERS {
+        builder.header(name, value);
+    }
+    builder.header(
+        "content-security-policy",
+        &crate::html::CONTENT_SECURITY_POLICY,
+    );
+    builder.finish(Body::Text(page))
+}
+
+/// The answer to an accepted CORS preflight: 200, no body, the preflight
+/// headers ([`crate::cors::Cors::preflight`]).
+pub fn preflight(headers: http::HeaderMap) -> Response<Body> {
+    let mut builder = ResponseParts::new(StatusCode::OK);
+    builder.headers = headers;
+    builder.finish(Body::Empty)
 }
 
 /// The bytes of an object, as a body API Gateway will hand over intact.

@@ -24,6 +24,7 @@ struct Read {
     /// Each name's values in order.
     headers: BTreeMap<String, Vec<Vec<u8>>>,
     path_parameters: BTreeMap<String, String>,
+    client_path: String,
     raw_path: String,
     resource: Option<String>,
     /// Each name's values in order.
@@ -49,6 +50,7 @@ fn read(rest: bool, request: Request, body: Result<Vec<u8>, String>) -> Read {
         method: request.method.to_string(),
         headers,
         path_parameters: request.path_parameters.into_iter().collect(),
+        client_path: request.client_path,
         raw_path: request.raw_path,
         resource: request.resource,
         query,
@@ -95,7 +97,10 @@ fn theirs(json: &str) -> Option<Read> {
             ev.http_method,
             headers,
             ev.path_parameters,
-            ev.path.unwrap_or_default(),
+            (
+                ev.request_context.path.unwrap_or_default(),
+                ev.path.unwrap_or_default(),
+            ),
             ev.resource,
             pairs(&query),
             ev.request_context.request_id,
@@ -128,7 +133,10 @@ fn theirs(json: &str) -> Option<Read> {
         ev.request_context.http.method,
         headers,
         ev.path_parameters,
-        ev.raw_path.unwrap_or_default(),
+        (
+            ev.raw_path.clone().unwrap_or_default(),
+            ev.raw_path.unwrap_or_default(),
+        ),
         None,
         query,
         ev.request_context.request_id,
@@ -142,7 +150,7 @@ fn request(
     method: http::Method,
     headers: HeaderMap,
     path_parameters: std::collections::HashMap<String, String>,
-    raw_path: String,
+    (client_path, raw_path): (String, String),
     resource: Option<String>,
     query: Vec<(String, String)>,
     request_id: Option<String>,
@@ -152,6 +160,7 @@ fn request(
         method,
         headers,
         path_parameters,
+        client_path,
         raw_path,
         resource,
         query,
@@ -271,6 +280,8 @@ fn event_strategy() -> impl Strategy<Value = String> {
                 ev["multiValueQueryStringParameters"] = null_or(nulls[3], mq.into());
                 ev["requestContext"]["identity"]["userArn"] =
                     null_or(nulls[4], "arn:aws:iam::123456789012:user/u".into());
+                // The path with the stage, which the HTML index links from.
+                ev["requestContext"]["path"] = null_or(nulls[5], "/prod/b/k".into());
             } else {
                 if nulls[1] {
                     ev.as_object_mut().unwrap().remove("rawQueryString");

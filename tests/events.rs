@@ -23,6 +23,14 @@ const SEQUENCE: &[(&str, u16, Option<&str>)] = &[
     ("put-object.json", 200, None),
     ("put-object-binary.json", 200, None),
     ("list-objects.json", 200, Some("<Key>test/test.txt</Key>")),
+    // A browser's navigation: the HTML index, its links under the stage.
+    (
+        "list-objects-html.json",
+        200,
+        Some("<a href=\"/prod/s3-proxy-demo/test%2Ftest.txt\">test.txt</a>"),
+    ),
+    // CORS is off unless CORS_ALLOW_ORIGINS names the page's origin.
+    ("preflight.json", 403, Some("<Code>AccessForbidden</Code>")),
     ("get-object.json", 200, Some("Hello from s3-proxy!\n")),
     (
         "get-object-greedy.json",

@@ -17,9 +17,11 @@
 //! - Size of the Lambda binary, as built and stripped.
 //! - Local mode throughput: 1 KB GETs over HTTP through the emulator against
 //!   the same SDK client straight to the store, and against presigned GETs.
+//! - The embedded store: presigned 1 KB GETs against s3s-fs (the store it
+//!   replaced) in the same run, and one 1000-key page of a 100,000-key bucket.
 //!
-//! Everything runs on 127.0.0.1 against the embedded store (s3s-fs over a
-//! temporary folder) started in this process. Targets are reported, not
+//! Everything runs on 127.0.0.1 against the embedded store (over a temporary
+//! folder) started in this process. Targets are reported, not
 //! enforced: the run exits 0 whatever it measures. Run by `cargo test`
 //! (no `--bench` argument) it does nothing.
 
@@ -53,11 +55,13 @@ mod cold_start;
 mod cpu_quota;
 mod instructions;
 mod overhead;
+mod store;
 mod throughput;
 mod tls;
 
 use cold_start::{S3Target, binary_size, cold_start_https, cold_start_lambda, cold_start_local};
 use overhead::{memory, overhead};
+use store::{store_listing, store_throughput};
 use throughput::throughput;
 
 /// Counts every allocation of this process: total bytes (stats_alloc) and the
@@ -196,11 +200,12 @@ impl Bench {
 }
 
 /// The parts of the run, in order; `make bench ONLY="cold tls"` runs some.
-const PARTS: [&str; 7] = [
+const PARTS: [&str; 8] = [
     "overhead",
     "instructions",
     "memory",
     "throughput",
+    "store",
     "cold",
     "tls",
     "size",
@@ -233,6 +238,11 @@ async fn run(only: &[String]) -> Result<(), BoxError> {
     if wanted("throughput") {
         eprintln!("bench: local mode throughput ...");
         throughput(&bench, &mut rows).await?;
+    }
+    if wanted("store") {
+        eprintln!("bench: embedded store ...");
+        store_throughput(&bench, &mut rows).await?;
+        store_listing(&bench, &mut rows).await?;
     }
     if wanted("cold") {
         eprintln!("bench: cold start ...");

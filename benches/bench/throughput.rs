@@ -123,7 +123,7 @@ async fn load_sdk(
 }
 
 /// `total` GETs of `url` from `concurrency` tasks; requests per second.
-async fn load(
+pub(crate) async fn load(
     http: &reqwest::Client,
     url: &str,
     concurrency: usize,

@@ -3,7 +3,8 @@
 //! - [`supported`]: the query parameters and S3 request headers (`x-amz-*`
 //!   and the conditional ones) each operation implements — anything else
 //!   is refused, so that no request is turned into another operation or
-//!   loses a header it relied on;
+//!   loses a header it relied on ([`s3_header_taken`]: the union, which the
+//!   CORS preflight lets a page send);
 //! - [`authorize`]: the buckets this API serves (`ALLOWED_BUCKETS`),
 //!   read-only mode, bucket administration, the inline body limit;
 //! - [`visible`]: which buckets a ListBuckets answer may show.
@@ -16,7 +17,7 @@ use http::HeaderMap;
 
 mod supported;
 
-pub use supported::supported;
+pub use supported::{s3_header_taken, supported};
 
 /// Refuses what the configuration does not allow. `upload_path` (the
 /// request's stage-relative path) goes into the 413 answer, which says

@@ -169,7 +169,7 @@ pub fn route(
                 Ok(Operation::CreateBucket {
                     bucket,
                     location: documents::location_constraint(&body)?,
-                    acl: header(headers, "x-amz-acl"),
+                    acl: objects::canned_acl(headers, objects::BUCKET_ACLS)?,
                 })
             }
             Method::DELETE => Ok(Operation::DeleteBucket { bucket }),
@@ -302,6 +302,15 @@ fn list_query(query: &[(String, String)]) -> Result<ListObjectsQuery, ApiError> 
         max_keys: number(query, "max-keys", 0, i32::MAX as u64)?.map(|n| n as i32),
         continuation_token: query_value(query, "continuation-token"),
         start_after: query_value(query, "start-after"),
+        url_encoded: match query_value(query, "encoding-type") {
+            None => false,
+            Some(v) if v == "url" => true,
+            Some(v) => {
+                return Err(ApiError::InvalidArgument(format!(
+                    "encoding-type must be url, not {v:?}"
+                )));
+            }
+        },
     })
 }
 

@@ -37,7 +37,7 @@ pub(super) fn object_read(
         if_none_match: header(headers, h::IF_NONE_MATCH),
         if_modified_since: header(headers, h::IF_MODIFIED_SINCE),
         if_unmodified_since: header(headers, h::IF_UNMODIFIED_SINCE),
-        overrides: ResponseOverrides::from_query(query),
+        overrides: ResponseOverrides::from_query(query)?,
         customer_key: customer_key(headers)?,
         checksum_mode,
         inline_as_text: false,
@@ -58,7 +58,8 @@ pub fn is_byte_range(value: &str) -> bool {
     };
     match (first.trim(), last.trim()) {
         (f, "") => digits(f),
-        ("", l) => digits(l) && l.parse::<u64>().is_ok_and(|n| n > 0),
+        // `bytes=-0` is a range no byte satisfies: 416, as S3 answers.
+        ("", l) => digits(l),
         (f, l) => digits(f) && digits(l) && f.parse::<u64>().ok() <= l.parse::<u64>().ok(),
     }
 }
@@ -79,6 +80,11 @@ fn customer_key(headers: &HeaderMap) -> Result<Option<CustomerKey>, ApiError> {
         header(headers, KEY_MD5),
     ) {
         (None, None, None) => Ok(None),
+        (Some(algorithm), Some(_), Some(_)) if algorithm != "AES256" => {
+            Err(ApiError::InvalidArgument(format!(
+                "{PREFIX}algorithm must be AES256, not {algorithm:?}"
+            )))
+        }
         (Some(algorithm), Some(key), Some(key_md5)) => Ok(Some(CustomerKey {
             algorithm,
             key,
@@ -173,7 +179,7 @@ pub(super) fn put_object(
         content_encoding: header(headers, "content-encoding"),
         content_language: header(headers, "content-language"),
         expires: header(headers, "expires"),
-        acl: header(headers, "x-amz-acl"),
+        acl: canned_acl(headers, OBJECT_ACLS)?,
         storage_class: header(headers, "x-amz-storage-class"),
         content_md5: header(headers, "content-md5"),
         if_match: header(headers, "if-match"),
@@ -185,6 +191,37 @@ pub(super) fn put_object(
         key,
         body,
     })
+}
+
+/// The canned ACLs S3 takes on objects.
+pub(super) const OBJECT_ACLS: &[&str] = &[
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+];
+
+/// The canned ACLs S3 takes on buckets.
+pub(super) const BUCKET_ACLS: &[&str] = &[
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "log-delivery-write",
+];
+
+/// `x-amz-acl`, one of S3's canned ACLs (`names`) or refused.
+pub(super) fn canned_acl(headers: &HeaderMap, names: &[&str]) -> Result<Option<String>, ApiError> {
+    match header(headers, "x-amz-acl") {
+        Some(acl) if !names.contains(&acl.as_str()) => Err(ApiError::InvalidArgument(format!(
+            "x-amz-acl {acl:?} is not one of S3's canned ACLs ({})",
+            names.join(", ")
+        ))),
+        acl => Ok(acl),
+    }
 }
 
 /// A metadata value as S3 stores it. HTTP headers carry ASCII; a client
@@ -259,7 +296,7 @@ mod tests {
             ("bytes=5-", true),
             ("bytes=-5", true),
             (" bytes=0-0 ", true),
-            ("bytes=-0", false),
+            ("bytes=-0", true),
             ("bytes=5-2", false),
             ("bytes=0-1,3-4", false),
             ("items=0-1", false),

@@ -112,7 +112,7 @@ impl Backend {
         let request = read_request!(self.client.get_object(), read, owner);
         let (out, date) = with_date(request.send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
-        let meta = object_meta!(out, date);
+        let meta = checksums_if_asked(object_meta!(out, date), &read);
         // S3 applies response-* overrides itself; applying them here too
         // keeps them for S3-compatible stores that do not.
         let meta = apply_overrides(meta, &read.overrides);
@@ -173,7 +173,8 @@ impl Backend {
         let request = read_request!(self.client.head_object(), read, owner);
         let (out, date) = with_date(request.send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
-        let meta = apply_overrides(object_meta!(out, date), &read.overrides);
+        let meta = checksums_if_asked(object_meta!(out, date), &read);
+        let meta = apply_overrides(meta, &read.overrides);
         Ok(Outcome::ObjectHead(head_range(
             meta,
             read.range.as_deref(),
@@ -384,6 +385,15 @@ fn resolve_range(range: &str, size: u64) -> Option<(u64, u64)> {
         last.parse::<u64>().ok()?.min(size.checked_sub(1)?)
     };
     (first <= last).then_some((first, last))
+}
+
+/// S3 answers an object's checksums to `x-amz-checksum-mode: ENABLED`;
+/// some stores send them always: GET and HEAD answer them only when asked.
+fn checksums_if_asked(mut meta: ObjectMeta, read: &ObjectRead) -> ObjectMeta {
+    if !read.checksum_mode {
+        meta.checksums.clear();
+    }
+    meta
 }
 
 fn apply_overrides(mut meta: ObjectMeta, overrides: &ResponseOverrides) -> ObjectMeta {

@@ -1,6 +1,6 @@
 //! The test harness: a real S3-compatible server and the real event path.
 //!
-//! By default each harness starts the embedded store (s3s-fs, wrapped) on a
+//! By default each harness starts the embedded store (src/local/store/) on a
 //! free 127.0.0.1 port over a fresh temporary folder, and stops it when
 //! dropped. Set `S3_PROXY_TEST_ENDPOINT` (with `S3_PROXY_TEST_ACCESS_KEY`,
 //! `S3_PROXY_TEST_SECRET_KEY`, optional `S3_PROXY_TEST_REGION`) to run the

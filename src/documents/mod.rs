@@ -10,14 +10,27 @@
 //! XML wraps the bucket list (`<Buckets><Bucket>…`) where JSON has an
 //! array, and the root element carries S3's namespace.
 
-use crate::error::ApiError;
-use crate::operation::CompletedPart;
+mod requests;
+
+pub use requests::{completed_parts, location_constraint};
+
 use crate::outcome::{BucketList, ObjectEntry, ObjectList, PlannedUpload, UploadPlan};
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 const S3_XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// Can XML 1.0 carry this text? (Not control characters other than tab,
+/// newline and carriage return, nor U+FFFE / U+FFFF: S3 lets keys hold
+/// them, and asks clients to list such keys with `encoding-type=url`.)
+pub fn xml_safe(text: &str) -> bool {
+    text.chars().all(|c| match c {
+        '\t' | '\n' | '\r' => true,
+        '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => false,
+        _ => true,
+    })
+}
 
 /// How a document is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +206,9 @@ impl Serialize for ListBucketResult<'_> {
             list.next_continuation_token.as_deref(),
         )?;
         doc.optional("StartAfter", list.start_after.as_deref())?;
+        if list.encoding_type.is_some() {
+            doc.field("EncodingType", &list.encoding_type)?;
+        }
         let contents: Vec<Content> = list.contents.iter().map(|o| Content(format, o)).collect();
         doc.field("Contents", &contents)?;
         let prefixes: Vec<CommonPrefix> = list
@@ -344,61 +360,6 @@ pub struct ErrorDocument {
     pub request_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3_request_id: Option<String>,
-}
-
-/// The optional CreateBucket body:
-/// `<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>`.
-pub fn location_constraint(body: &[u8]) -> Result<Option<String>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct CreateBucketConfiguration {
-        location_constraint: Option<String>,
-    }
-    let parsed: CreateBucketConfiguration = from_xml(body)?;
-    Ok(parsed
-        .location_constraint
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty()))
-}
-
-/// S3's `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>...`.
-pub fn completed_parts(body: &[u8]) -> Result<Vec<CompletedPart>, ApiError> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct CompleteMultipartUpload {
-        #[serde(default)]
-        part: Vec<Part>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Part {
-        part_number: i32,
-        #[serde(rename = "ETag")]
-        etag: String,
-    }
-    let parsed: CompleteMultipartUpload = from_xml(body)?;
-    if parsed.part.is_empty() {
-        return Err(ApiError::MalformedXml(
-            "CompleteMultipartUpload names no Part".into(),
-        ));
-    }
-    Ok(parsed
-        .part
-        .into_iter()
-        .map(|p| CompletedPart {
-            part_number: p.part_number,
-            etag: p.etag,
-        })
-        .collect())
-}
-
-fn from_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::MalformedXml("the body is not UTF-8".into()))?;
-    quick_xml::de::from_str(text).map_err(|e| ApiError::MalformedXml(e.to_string()))
 }
 
 #[cfg(test)]
@@ -557,38 +518,5 @@ mod tests {
         });
         assert!(xml.contains("<Header><Name>content-type</Name><Value>image/png</Value></Header>"));
         assert!(!xml.contains("UploadId"), "{xml}");
-    }
-
-    #[test]
-    fn request_bodies_are_read_or_refused() {
-        let cases: Vec<(&str, Result<Option<&str>, &str>)> = vec![
-            ("", Ok(None)),
-            ("  \n", Ok(None)),
-            (
-                "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
-                 <LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>",
-                Ok(Some("eu-west-1")),
-            ),
-            ("<CreateBucketConfiguration/>", Ok(None)),
-            (
-                "<CreateBucketConfiguration><LocationConstraint>",
-                Err("MalformedXML"),
-            ),
-            ("not xml", Err("MalformedXML")),
-        ];
-        for (body, expected) in cases {
-            let got = location_constraint(body.as_bytes());
-            match expected {
-                Ok(loc) => assert_eq!(got.unwrap().as_deref(), loc, "{body}"),
-                Err(code) => assert_eq!(got.unwrap_err().code(), code, "{body}"),
-            }
-        }
-        let parts = completed_parts(
-            b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"a\"</ETag></Part>\
-              </CompleteMultipartUpload>",
-        )
-        .unwrap();
-        assert_eq!(parts[0].etag, "\"a\"");
-        assert_eq!(completed_parts(b"<x/>").unwrap_err().code(), "MalformedXML");
     }
 }
