@@ -69,8 +69,15 @@ impl App {
     /// default chain (region, credentials, `AWS_ENDPOINT_URL_S3`).
     pub async fn from_env() -> Result<Self, String> {
         let config = Config::from_env()?;
-        let client = s3::client::from_env(&config).await?;
-        Ok(Self::new(config, client))
+        let s3 = s3::client::from_env(&config).await?;
+        let backend = Backend::from_conf(s3, config.inline_limit, config.presign_expiry);
+        Ok(Self { config, backend })
+    }
+
+    /// One S3 call in init, so that the first request finds the client
+    /// built and a connection open ([`s3::client::warm_up`]); never fails.
+    pub async fn warm_up(&self) {
+        s3::client::warm_up(self.backend.client(), &self.config).await;
     }
 
     pub fn new(config: Config, client: aws_sdk_s3::Client) -> Self {

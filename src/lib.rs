@@ -9,9 +9,9 @@
 //!     --lambda--> lambda::ProxyResponse (JSON)
 //! ```
 //!
-//! - [`lambda`]: the event boundary: lambda_http's event types, read without
-//!   copying the event, bodies base64-decoded in place; the handler's
-//!   response as API Gateway's proxy-integration JSON.
+//! - [`lambda`]: the event boundary: events read by [`event`] in one pass,
+//!   bodies base64-decoded in place; the handler's response as API
+//!   Gateway's proxy-integration JSON.
 //! - [`app`]: the handler; runs the pipeline for one request and logs it.
 //! - [`route`]: pure; path, method, query and headers to an [`operation::Operation`].
 //! - [`operation`]: the operations, named as S3 names them, and their inputs.
@@ -38,6 +38,7 @@ pub mod config;
 pub mod cors;
 pub mod documents;
 pub mod error;
+pub mod event;
 pub mod html;
 pub mod lambda;
 pub mod media;

@@ -1,12 +1,15 @@
-//! The Lambda function (`bootstrap`): tracing, configuration, S3 client, run.
+//! The Lambda function (`bootstrap`): tracing, configuration, S3 client,
+//! warm-up, run. One event at a time: a single-threaded runtime
+//! (docs/performance.md, "Cold start in AWS").
 
 use lambda_http::lambda_runtime::{self, service_fn};
 use s3_proxy::{App, lambda};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
     s3_proxy::telemetry::init_json();
     let app = App::from_env().await?;
+    app.warm_up().await;
     let app = &app;
     lambda_runtime::run(service_fn(move |event| lambda::invoke(app, event))).await
 }

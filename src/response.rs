@@ -238,18 +238,28 @@ impl ResponseParts {
     }
 
     fn header(&mut self, name: &str, value: &str) {
-        // A value S3 accepted but HTTP cannot carry is dropped, not fatal.
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            self.headers.append(name, value);
+        if let Ok(name) = http::HeaderName::from_bytes(name.as_bytes()) {
+            self.put(name, value);
         }
     }
 
     fn header_opt(&mut self, name: &str, value: Option<&str>) {
         if let Some(value) = value {
             self.header(name, value);
+        }
+    }
+
+    /// A header whose name is known here (not parsed per response).
+    fn put(&mut self, name: http::HeaderName, value: &str) {
+        // A value S3 accepted but HTTP cannot carry is dropped, not fatal.
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.headers.append(name, value);
+        }
+    }
+
+    fn put_opt(&mut self, name: http::HeaderName, value: Option<&str>) {
+        if let Some(value) = value {
+            self.put(name, value);
         }
     }
 
@@ -266,21 +276,29 @@ impl ResponseParts {
             .content_type
             .as_deref()
             .unwrap_or(mime::APPLICATION_OCTET_STREAM.as_ref());
-        self.header("content-type", content_type);
-        self.header("content-length", &meta.content_length.to_string());
-        self.header("accept-ranges", "bytes");
-        self.header_opt("content-range", meta.content_range.as_deref());
-        self.header_opt("etag", meta.etag.as_deref());
-        self.header_opt("last-modified", meta.last_modified.as_deref());
-        self.header_opt("timestamp", meta.date.as_deref());
-        self.header_opt("cache-control", meta.cache_control.as_deref());
-        self.header_opt("content-disposition", meta.content_disposition.as_deref());
-        self.header_opt("content-encoding", meta.content_encoding.as_deref());
-        self.header_opt("content-language", meta.content_language.as_deref());
-        self.header_opt("expires", meta.expires.as_deref());
-        self.header_opt("x-amz-storage-class", meta.storage_class.as_deref());
-        self.header_opt("x-amz-version-id", meta.version_id.as_deref());
-        self.header_opt("x-amz-request-id", meta.request_id.as_deref());
+        use http::header::{self as h, HeaderName};
+        // Names made at compile time, not parsed per response.
+        const TIMESTAMP: HeaderName = HeaderName::from_static("timestamp");
+        const STORAGE_CLASS: HeaderName = HeaderName::from_static("x-amz-storage-class");
+        const VERSION_ID: HeaderName = HeaderName::from_static("x-amz-version-id");
+        const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+        self.put(h::CONTENT_TYPE, content_type);
+        self.headers
+            .append(h::CONTENT_LENGTH, HeaderValue::from(meta.content_length));
+        self.headers
+            .append(h::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        self.put_opt(h::CONTENT_RANGE, meta.content_range.as_deref());
+        self.put_opt(h::ETAG, meta.etag.as_deref());
+        self.put_opt(h::LAST_MODIFIED, meta.last_modified.as_deref());
+        self.put_opt(TIMESTAMP, meta.date.as_deref());
+        self.put_opt(h::CACHE_CONTROL, meta.cache_control.as_deref());
+        self.put_opt(h::CONTENT_DISPOSITION, meta.content_disposition.as_deref());
+        self.put_opt(h::CONTENT_ENCODING, meta.content_encoding.as_deref());
+        self.put_opt(h::CONTENT_LANGUAGE, meta.content_language.as_deref());
+        self.put_opt(h::EXPIRES, meta.expires.as_deref());
+        self.put_opt(STORAGE_CLASS, meta.storage_class.as_deref());
+        self.put_opt(VERSION_ID, meta.version_id.as_deref());
+        self.put_opt(REQUEST_ID, meta.request_id.as_deref());
         if let Some(count) = meta.tag_count {
             self.header("x-amz-tagging-count", &count.to_string());
         }
@@ -295,18 +313,23 @@ impl ResponseParts {
 
     /// How S3 says the object is encrypted, echoed.
     fn encryption_headers(&mut self, e: &EncryptionHeaders) {
+        // The names whole, not formatted per response (every GET carries them).
         const SSE: &str = "x-amz-server-side-encryption";
         self.header_opt(SSE, e.algorithm.as_deref());
-        self.header_opt(&format!("{SSE}-aws-kms-key-id"), e.kms_key_id.as_deref());
+        self.header_opt(
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            e.kms_key_id.as_deref(),
+        );
         if let Some(enabled) = e.bucket_key_enabled {
-            self.header(&format!("{SSE}-bucket-key-enabled"), &enabled.to_string());
+            let enabled = if enabled { "true" } else { "false" };
+            self.header("x-amz-server-side-encryption-bucket-key-enabled", enabled);
         }
         self.header_opt(
-            &format!("{SSE}-customer-algorithm"),
+            "x-amz-server-side-encryption-customer-algorithm",
             e.customer_algorithm.as_deref(),
         );
         self.header_opt(
-            &format!("{SSE}-customer-key-md5"),
+            "x-amz-server-side-encryption-customer-key-md5",
             e.customer_key_md5.as_deref(),
         );
     }

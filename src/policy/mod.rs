@@ -61,8 +61,10 @@ pub fn authorize(config: &Config, op: &Operation, upload_path: &str) -> Result<(
 /// that expects another owner than the one this API is pinned to is
 /// refused here.
 pub fn bucket_owner(config: &Config, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    const EXPECTED_OWNER: http::HeaderName =
+        http::HeaderName::from_static("x-amz-expected-bucket-owner");
     let asked = headers
-        .get("x-amz-expected-bucket-owner")
+        .get(EXPECTED_OWNER)
         .map(|v| v.to_str().unwrap_or_default().trim().to_string());
     match (asked, &config.expected_bucket_owner) {
         (Some(asked), Some(pinned)) if asked != *pinned => Err(ApiError::AccessDenied(

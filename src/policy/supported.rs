@@ -281,9 +281,10 @@ pub fn supported(
             )));
         }
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if header("x-amz-content-sha256").is_some_and(|v| v.starts_with("STREAMING-"))
-        || header("content-encoding").is_some_and(|v| {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    const CONTENT_SHA256: http::HeaderName = http::HeaderName::from_static("x-amz-content-sha256");
+    if header(CONTENT_SHA256).is_some_and(|v| v.starts_with("STREAMING-"))
+        || header(http::header::CONTENT_ENCODING).is_some_and(|v| {
             v.split(',')
                 .any(|e| e.trim().eq_ignore_ascii_case("aws-chunked"))
         })

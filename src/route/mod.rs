@@ -241,7 +241,10 @@ pub fn route(
     }
 }
 
-pub(crate) fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+/// A header's value as text. `name` is a `&str`, or a `HeaderName` made at
+/// compile time where a request looks for it on every call (a `&str` is
+/// parsed again at each lookup).
+pub(crate) fn header(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

@@ -17,7 +17,9 @@ pub(super) fn object_read(
     query: &[(String, String)],
     headers: &HeaderMap,
 ) -> Result<ObjectRead, ApiError> {
-    let checksum_mode = match header(headers, "x-amz-checksum-mode") {
+    use http::header::{self as h, HeaderName};
+    const CHECKSUM_MODE: HeaderName = HeaderName::from_static("x-amz-checksum-mode");
+    let checksum_mode = match header(headers, CHECKSUM_MODE) {
         None => false,
         Some(mode) if mode.eq_ignore_ascii_case("ENABLED") => true,
         Some(mode) => {
@@ -29,12 +31,12 @@ pub(super) fn object_read(
     Ok(ObjectRead {
         bucket,
         key,
-        range: header(headers, "range").filter(|r| is_byte_range(r)),
+        range: header(headers, h::RANGE).filter(|r| is_byte_range(r)),
         version_id: non_empty(query, "versionId")?,
-        if_match: header(headers, "if-match"),
-        if_none_match: header(headers, "if-none-match"),
-        if_modified_since: header(headers, "if-modified-since"),
-        if_unmodified_since: header(headers, "if-unmodified-since"),
+        if_match: header(headers, h::IF_MATCH),
+        if_none_match: header(headers, h::IF_NONE_MATCH),
+        if_modified_since: header(headers, h::IF_MODIFIED_SINCE),
+        if_unmodified_since: header(headers, h::IF_UNMODIFIED_SINCE),
         overrides: ResponseOverrides::from_query(query)?,
         customer_key: customer_key(headers)?,
         checksum_mode,
@@ -64,9 +66,19 @@ pub fn is_byte_range(value: &str) -> bool {
 
 /// SSE-C's three headers: all of them, or none.
 fn customer_key(headers: &HeaderMap) -> Result<Option<CustomerKey>, ApiError> {
+    use http::HeaderName;
     const PREFIX: &str = "x-amz-server-side-encryption-customer-";
-    let part = |name: &str| header(headers, &format!("{PREFIX}{name}"));
-    match (part("algorithm"), part("key"), part("key-md5")) {
+    // Names made at compile time: every GET and HEAD looks for them.
+    const ALGORITHM: HeaderName =
+        HeaderName::from_static("x-amz-server-side-encryption-customer-algorithm");
+    const KEY: HeaderName = HeaderName::from_static("x-amz-server-side-encryption-customer-key");
+    const KEY_MD5: HeaderName =
+        HeaderName::from_static("x-amz-server-side-encryption-customer-key-md5");
+    match (
+        header(headers, ALGORITHM),
+        header(headers, KEY),
+        header(headers, KEY_MD5),
+    ) {
         (None, None, None) => Ok(None),
         (Some(algorithm), Some(_), Some(_)) if algorithm != "AES256" => {
             Err(ApiError::InvalidArgument(format!(
@@ -88,8 +100,8 @@ fn customer_key(headers: &HeaderMap) -> Result<Option<CustomerKey>, ApiError> {
 /// which mean nothing without it.
 fn encryption(headers: &HeaderMap) -> Result<Option<Encryption>, ApiError> {
     const SSE: &str = "x-amz-server-side-encryption";
-    let kms_key_id = header(headers, &format!("{SSE}-aws-kms-key-id"));
-    let context = header(headers, &format!("{SSE}-context"));
+    let kms_key_id = header(headers, "x-amz-server-side-encryption-aws-kms-key-id");
+    let context = header(headers, "x-amz-server-side-encryption-context");
     let bucket_key_enabled =
         match header(headers, "x-amz-server-side-encryption-bucket-key-enabled") {
             None => None,

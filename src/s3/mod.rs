@@ -39,13 +39,17 @@ pub struct Backend {
 
 impl Backend {
     pub fn new(client: Client, inline_limit: usize, presign_expiry: Duration) -> Self {
-        let config = client
-            .config()
-            .to_builder()
-            .interceptor(ResponseDate)
-            .build();
+        Self::from_conf(client.config().to_builder(), inline_limit, presign_expiry)
+    }
+
+    /// The client built from `config` (once: a build parses the trust roots).
+    pub fn from_conf(
+        config: aws_sdk_s3::config::Builder,
+        inline_limit: usize,
+        presign_expiry: Duration,
+    ) -> Self {
         Self {
-            client: Client::from_conf(config),
+            client: Client::from_conf(config.interceptor(ResponseDate).build()),
             inline_limit,
             presign_expiry,
         }

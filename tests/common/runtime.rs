@@ -11,7 +11,7 @@ use hyper::body::{Bytes, Incoming};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, mpsc};
 
 /// What the function posted for one invocation.
@@ -21,6 +21,8 @@ pub struct Posted {
     /// `response` or `error`.
     pub kind: String,
     pub body: Bytes,
+    /// When the post arrived.
+    pub at: Instant,
 }
 
 impl Posted {
@@ -33,12 +35,16 @@ impl Posted {
 struct Queues {
     events: Mutex<mpsc::Receiver<(String, String)>>,
     posted: mpsc::Sender<Posted>,
+    /// When each `GET .../invocation/next` arrived: the first one ends the
+    /// function's init, as Lambda counts it.
+    polls: std::sync::Mutex<Vec<Instant>>,
 }
 
 pub struct FakeRuntime {
     pub addr: SocketAddr,
     events: mpsc::Sender<(String, String)>,
     posted: mpsc::Receiver<Posted>,
+    queues: Arc<Queues>,
     serving: tokio::task::JoinHandle<()>,
 }
 
@@ -56,11 +62,13 @@ impl FakeRuntime {
         let queues = Arc::new(Queues {
             events: Mutex::new(queue),
             posted: posted_tx,
+            polls: std::sync::Mutex::new(Vec::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let serving_queues = queues.clone();
         let service = hyper::service::service_fn(move |req| {
-            let queues = queues.clone();
+            let queues = serving_queues.clone();
             async move { Ok::<_, Infallible>(route(&queues, req).await) }
         });
         let serving = tokio::spawn(s3_proxy::local::server::serve(listener, service));
@@ -68,8 +76,18 @@ impl FakeRuntime {
             addr,
             events,
             posted,
+            queues,
             serving,
         })
+    }
+
+    /// When each poll for the next event arrived, in order.
+    pub fn polls(&self) -> Vec<Instant> {
+        self.queues
+            .polls
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
     }
 
     /// Hands out `event` (JSON) as invocation `request_id`, at the next poll.
@@ -111,6 +129,9 @@ impl FakeRuntime {
 async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     if req.method() == http::Method::GET && path.ends_with("/runtime/invocation/next") {
+        if let Ok(mut polls) = queues.polls.lock() {
+            polls.push(Instant::now());
+        }
         let next = queues.events.lock().await.recv().await;
         let Some((request_id, event)) = next else {
             // No more events: the function waits here until it is stopped.
@@ -143,6 +164,7 @@ async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<
         return response;
     }
     // POST /2018-06-01/runtime/invocation/{id}/response | /error
+    let at = Instant::now();
     let mut parts = path.rsplit('/');
     let kind = parts.next().unwrap_or_default().to_string();
     let request_id = parts.next().unwrap_or_default().to_string();
@@ -158,6 +180,7 @@ async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<
             request_id,
             kind,
             body,
+            at,
         })
         .await;
     let mut response = http::Response::new(Full::new(Bytes::from_static(b"{}")));
