@@ -7,6 +7,7 @@
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::html;
 use crate::operation::Operation;
 use crate::outcome::Outcome;
 use crate::policy;
@@ -31,12 +32,23 @@ pub struct Request {
     pub path_parameters: HashMap<String, String>,
     /// The stage-free path: the event's `path` (REST) or `rawPath` (HTTP API).
     pub raw_path: String,
+    /// The path as the browser sent it, stage or custom domain base path
+    /// included (`requestContext.path`; HTTP API: `rawPath`): where the
+    /// HTML index's links point.
+    pub client_path: String,
+    /// The API resource that matched (REST): `/`, `/{folder}`, ...
+    pub resource: Option<String>,
     /// Query parameters in order, repeated names kept.
     pub query: Vec<(String, String)>,
     /// The body, base64-decoded when the event said so.
     pub body: Bytes,
     /// The Lambda invocation's request id, else API Gateway's.
     pub request_id: String,
+    /// Who called: the IAM principal API Gateway authenticated (its ARN).
+    pub caller: Option<String>,
+    /// The caller's address as API Gateway saw it (not X-Forwarded-For,
+    /// which the client writes).
+    pub source_ip: Option<String>,
 }
 
 /// Everything a request needs, built once at start-up.
@@ -59,8 +71,15 @@ impl App {
     /// default chain (region, credentials, `AWS_ENDPOINT_URL_S3`).
     pub async fn from_env() -> Result<Self, String> {
         let config = Config::from_env()?;
-        let client = s3::client::from_env(&config).await?;
-        Ok(Self::new(config, client))
+        let s3 = s3::client::from_env(&config).await?;
+        let backend = Backend::from_conf(s3, config.inline_limit, config.presign_expiry);
+        Ok(Self { config, backend })
+    }
+
+    /// One S3 call in init, so that the first request finds the client
+    /// built and a connection open ([`s3::client::warm_up`]); never fails.
+    pub async fn warm_up(&self) {
+        s3::client::warm_up(self.backend.client(), &self.config).await;
     }
 
     pub fn new(config: Config, client: aws_sdk_s3::Client) -> Self {
@@ -72,15 +91,17 @@ impl App {
     pub async fn handle(&self, mut req: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = std::mem::take(&mut req.request_id);
-        let (method, neg, resource) = (req.method.clone(), negotiation(&req), req.raw_path.clone());
+        let (neg, resource) = (negotiation(&req), req.raw_path.clone());
+        let (who, origin) = (Who::of(&req), origin(&req));
         let mut routed = Routed::default();
         let result = self.serve(req, &neg, &mut routed).await;
-        let response = respond(result, &neg, &request_id, &resource, &routed);
-        log_request(
+        let mut response = respond(result, &neg, &request_id, &resource, &routed);
+        self.finish(
             &request_id,
-            &method,
+            &who,
+            origin.as_deref(),
             &routed,
-            (response.status(), response.headers()),
+            &mut response,
             started,
         );
         response
@@ -94,17 +115,19 @@ impl App {
     pub async fn handle_streaming(&self, mut req: Request) -> Response<StreamBody> {
         let started = Instant::now();
         let request_id = std::mem::take(&mut req.request_id);
-        let (method, neg, resource) = (req.method.clone(), negotiation(&req), req.raw_path.clone());
+        let (neg, resource) = (negotiation(&req), req.raw_path.clone());
+        let (who, origin) = (Who::of(&req), origin(&req));
         let mut routed = Routed::default();
         let result = self.serve_streaming(req, &neg, &mut routed).await;
-        let response = result.unwrap_or_else(|err| {
+        let mut response = result.unwrap_or_else(|err| {
             respond(Err(err), &neg, &request_id, &resource, &routed).map(StreamBody::from)
         });
-        log_request(
+        self.finish(
             &request_id,
-            &method,
+            &who,
+            origin.as_deref(),
             &routed,
-            (response.status(), response.headers()),
+            &mut response,
             started,
         );
         response
@@ -116,15 +139,42 @@ impl App {
         let started = Instant::now();
         let routed = Routed::default();
         let neg = negotiation(&req);
-        let response = respond(Err(error), &neg, &req.request_id, &req.raw_path, &routed);
-        log_request(
+        let mut response = respond(Err(error), &neg, &req.request_id, &req.raw_path, &routed);
+        let (who, origin) = (Who::of(&req), origin(&req));
+        self.finish(
             &req.request_id,
-            &req.method,
+            &who,
+            origin.as_deref(),
             &routed,
-            (response.status(), response.headers()),
+            &mut response,
             started,
         );
         response
+    }
+
+    /// The CORS headers every answer carries (but a refused preflight's, as
+    /// S3 answers one: the browser blocks the request either way, and says
+    /// why), then the request's log line.
+    fn finish<B>(
+        &self,
+        request_id: &str,
+        who: &Who,
+        origin: Option<&str>,
+        routed: &Routed,
+        response: &mut Response<B>,
+        started: Instant,
+    ) {
+        let refused_preflight = who.method == Method::OPTIONS && !response.status().is_success();
+        if !refused_preflight {
+            self.config.cors.decorate(origin, response.headers_mut());
+        }
+        log_request(
+            request_id,
+            who,
+            routed,
+            (response.status(), response.headers()),
+            started,
+        );
     }
 
     async fn serve(
@@ -133,9 +183,13 @@ impl App {
         neg: &Negotiation,
         routed: &mut Routed,
     ) -> Result<Response<Body>, ApiError> {
-        let op = self.operation(req, routed)?;
-        let outcome = self.backend.execute(op).await?;
-        self.render(outcome, neg)
+        match self.prepare(req, neg, routed)? {
+            Prepared::Answer(response) => Ok(response),
+            Prepared::Call(call) => {
+                let outcome = self.backend.execute(call.op, call.owner.as_deref()).await?;
+                self.render(outcome, neg, call.html.as_deref())
+            }
+        }
     }
 
     async fn serve_streaming(
@@ -144,35 +198,114 @@ impl App {
         neg: &Negotiation,
         routed: &mut Routed,
     ) -> Result<Response<StreamBody>, ApiError> {
-        let outcome = match self.operation(req, routed)? {
+        let call = match self.prepare(req, neg, routed)? {
+            Prepared::Answer(response) => return Ok(response.map(StreamBody::from)),
+            Prepared::Call(call) => call,
+        };
+        let owner = call.owner.as_deref();
+        let outcome = match call.op {
             Operation::GetObject(read) => {
                 let (max, idle) = (self.config.stream_max_bytes, self.config.backend_timeout);
-                match self.backend.get_object_streamed(read, max, idle).await? {
+                match self
+                    .backend
+                    .get_object_streamed(read, owner, max, idle)
+                    .await?
+                {
                     ObjectGet::Streamed { meta, body } => {
                         return Ok(response::streamed_object(&meta, StreamBody::Object(body)));
                     }
                     ObjectGet::Done(outcome) => outcome,
                 }
             }
-            op => self.backend.execute(op).await?,
+            op => self.backend.execute(op, owner).await?,
         };
-        Ok(self.render(outcome, neg)?.map(StreamBody::from))
+        Ok(self
+            .render(outcome, neg, call.html.as_deref())?
+            .map(StreamBody::from))
     }
 
-    /// The request's operation, once routed and allowed.
-    fn operation(&self, req: Request, routed: &mut Routed) -> Result<Operation, ApiError> {
-        let path = PathSource::of_event(&req.path_parameters, &req.raw_path);
-        let op: Operation = route::route(&req.method, path, &req.query, &req.headers, req.body)?;
+    /// Routes and allows the request: the S3 call to make, or (a CORS
+    /// preflight) the answer itself.
+    fn prepare(
+        &self,
+        req: Request,
+        neg: &Negotiation,
+        routed: &mut Routed,
+    ) -> Result<Prepared, ApiError> {
+        if req.method == Method::OPTIONS {
+            // A CORS preflight, whatever the path: the request it announces
+            // gets its own answer (a bad name's 400 too).
+            routed.operation = Some("Preflight");
+            let headers = self.config.cors.preflight(&req.headers)?;
+            return Ok(Prepared::Answer(response::preflight(headers)));
+        }
+        let html = self.config.html_index
+            && req.method == Method::GET
+            && html::wants_html(neg.accept.as_deref());
+        let path =
+            PathSource::of_event(req.resource.as_deref(), &req.path_parameters, &req.raw_path);
+        let mut op: Operation =
+            route::route(&req.method, path, &req.query, &req.headers, req.body)?;
+        if html && let Operation::ListObjectsV2 { list, .. } = &mut op {
+            // A page shows one level, folders first, with names as they are
+            // (HTML carries any key; encoding-type=url is for XML clients).
+            list.delimiter.get_or_insert_with(|| "/".into());
+            list.url_encoded = false;
+        }
         routed.operation = Some(op.name());
         routed.bucket = op.bucket().map(str::to_string);
+        policy::supported(&op, &req.query, &req.headers)?;
         policy::authorize(&self.config, &op, &req.raw_path)?;
-        Ok(op)
+        let owner = policy::bucket_owner(&self.config, &req.headers)?;
+        if let Operation::GetObject(read) = &mut op {
+            read.inline_as_text = !self
+                .config
+                .binary_media_types
+                .decodes_for_accept(neg.accept.as_deref());
+        }
+        Ok(Prepared::Call(Call {
+            op,
+            owner,
+            html: html.then_some(req.client_path),
+        }))
     }
 
-    fn render(&self, outcome: Outcome, neg: &Negotiation) -> Result<Response<Body>, ApiError> {
-        let outcome = policy::visible(&self.config, outcome);
-        response::render(outcome, neg, &self.config.binary_media_types)
+    /// The outcome as the answer negotiated: S3's documents, or the HTML
+    /// index (`html`: the path the browser asked for).
+    fn render(
+        &self,
+        outcome: Outcome,
+        neg: &Negotiation,
+        html: Option<&str>,
+    ) -> Result<Response<Body>, ApiError> {
+        match (policy::visible(&self.config, outcome), html) {
+            (Outcome::Buckets(list), Some(client_path)) => {
+                let mount = html::mount_of(client_path, None);
+                Ok(response::html_page(html::buckets_page(&list, &mount)))
+            }
+            (Outcome::Objects(list), Some(client_path)) => {
+                let mount = html::mount_of(client_path, Some(&list.name));
+                Ok(response::html_page(html::objects_page(&list, &mount)))
+            }
+            (outcome, _) => response::render(outcome, neg, &self.config.binary_media_types),
+        }
     }
+}
+
+/// What [`App::prepare`] leaves to do.
+enum Prepared {
+    /// Answered without S3 (a CORS preflight).
+    Answer(Response<Body>),
+    Call(Call),
+}
+
+/// An allowed S3 call.
+struct Call {
+    op: Operation,
+    /// The account the bucket must belong to (`ExpectedBucketOwner`).
+    owner: Option<String>,
+    /// For the HTML index: the path the browser asked for.
+    html: Option<String>,
 }
 
 /// The response, or the error rendered as one (logged first when it is the
@@ -185,16 +318,23 @@ fn respond(
     routed: &Routed,
 ) -> Response<Body> {
     result.unwrap_or_else(|err| {
+        let operation = routed.operation.unwrap_or("Unrouted");
         if err.status().is_server_error() {
-            tracing::error!(
-                request_id,
-                operation = routed.operation.unwrap_or("Unrouted"),
-                error = %err,
-                "request failed"
-            );
+            tracing::error!(request_id, operation, error = %err, "request failed");
+        } else if err.hides_detail() {
+            // The caller gets a generic message; the whole one is kept here.
+            tracing::warn!(request_id, operation, error = %err, "S3 refused the request");
         }
         response::render_error(&err, neg, request_id, resource)
     })
+}
+
+/// The request's `Origin`, for the CORS headers of its answer.
+fn origin(req: &Request) -> Option<String> {
+    req.headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn negotiation(req: &Request) -> Negotiation {
@@ -208,10 +348,27 @@ fn negotiation(req: &Request) -> Negotiation {
     }
 }
 
-/// One line per request.
+/// The request log line's fields about the request itself.
+struct Who {
+    method: Method,
+    caller: Option<String>,
+    source_ip: Option<String>,
+}
+
+impl Who {
+    fn of(req: &Request) -> Self {
+        Self {
+            method: req.method.clone(),
+            caller: req.caller.clone(),
+            source_ip: req.source_ip.clone(),
+        }
+    }
+}
+
+/// One line per request: who asked what, and what came of it.
 fn log_request(
     request_id: &str,
-    method: &Method,
+    who: &Who,
     routed: &Routed,
     response: (StatusCode, &HeaderMap),
     started: Instant,
@@ -219,7 +376,9 @@ fn log_request(
     let (status, headers) = response;
     tracing::info!(
         request_id,
-        method = %method,
+        method = %who.method,
+        caller = who.caller.as_deref(),
+        source_ip = who.source_ip.as_deref(),
         operation = routed.operation.unwrap_or("Unrouted"),
         bucket = routed.bucket.as_deref(),
         status = status.as_u16(),

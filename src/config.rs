@@ -1,6 +1,7 @@
 //! `Config`: the environment, read once at start-up. A bad value stops the
 //! function before it serves anything, with a message naming the variable.
 
+use crate::cors::Cors;
 use crate::media::BinaryMediaTypes;
 use std::time::Duration;
 
@@ -49,6 +50,14 @@ pub struct Config {
     pub force_path_style: bool,
     /// `BACKEND_TIMEOUT_MS` (default 25000, under API Gateway's 29 s).
     pub backend_timeout: Duration,
+    /// `CORS_ALLOW_ORIGINS`, `CORS_ALLOW_CREDENTIALS`, `CORS_MAX_AGE_SECONDS`.
+    pub cors: Cors,
+    /// `HTML_INDEX` (default true): listings as HTML pages for browsers.
+    pub html_index: bool,
+    /// `EXPECTED_BUCKET_OWNER`: the account id every S3 call names as the
+    /// bucket's owner (S3 refuses the call, 403, for a bucket of another
+    /// account); none when unset.
+    pub expected_bucket_owner: Option<String>,
     /// `RESPONSE_MODE`: `buffered` (default) or `stream`.
     pub response_mode: ResponseMode,
     /// `STREAM_MAX_BYTES` (default and most 200 MiB): in stream mode, the
@@ -67,6 +76,9 @@ impl Default for Config {
             presign_expiry: Duration::from_secs(900),
             force_path_style: false,
             backend_timeout: Duration::from_millis(25_000),
+            cors: Cors::default(),
+            html_index: true,
+            expected_bucket_owner: None,
             response_mode: ResponseMode::Buffered,
             stream_max_bytes: MAX_STREAM_BYTES,
         }
@@ -98,6 +110,12 @@ impl Config {
                 .map(|p| p.trim().to_string())
                 .filter(|p| !p.is_empty())
                 .collect();
+            // Set but naming nothing (",") is a mistake, not "every bucket".
+            if config.allowed_buckets.is_empty() {
+                return Err(format!(
+                    "ALLOWED_BUCKETS: {v:?} names no bucket (leave it unset to serve every bucket the role allows)"
+                ));
+            }
             for pattern in &config.allowed_buckets {
                 let stem = pattern.strip_suffix('*').unwrap_or(pattern);
                 if stem.contains('*') || stem.is_empty() {
@@ -123,9 +141,21 @@ impl Config {
         if let Some(v) = get("S3_FORCE_PATH_STYLE") {
             config.force_path_style = parse_bool("S3_FORCE_PATH_STYLE", &v)?;
         }
+        if let Some(v) = get("EXPECTED_BUCKET_OWNER") {
+            if v.len() != 12 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "EXPECTED_BUCKET_OWNER: {v:?} is not an AWS account id (12 digits)"
+                ));
+            }
+            config.expected_bucket_owner = Some(v);
+        }
         if let Some(v) = get("BACKEND_TIMEOUT_MS") {
             let ms = parse_number("BACKEND_TIMEOUT_MS", &v, 100, 900_000)?;
             config.backend_timeout = Duration::from_millis(ms as u64);
+        }
+        config.cors = Cors::from_lookup(get)?;
+        if let Some(v) = get("HTML_INDEX") {
+            config.html_index = parse_bool("HTML_INDEX", &v)?;
         }
         if let Some(v) = get("RESPONSE_MODE") {
             config.response_mode = match v.as_str() {
@@ -159,7 +189,7 @@ impl Config {
     }
 }
 
-fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
+pub(crate) fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
@@ -209,6 +239,12 @@ mod tests {
             ("BINARY_MEDIA_TYPES", "png"),
             ("ALLOWED_BUCKETS", "a*b"),
             ("BACKEND_TIMEOUT_MS", "-1"),
+            ("HTML_INDEX", "html"),
+            ("CORS_ALLOW_ORIGINS", "not an origin"),
+            ("ALLOWED_BUCKETS", ","),
+            ("ALLOWED_BUCKETS", " , ,"),
+            ("EXPECTED_BUCKET_OWNER", "12345"),
+            ("EXPECTED_BUCKET_OWNER", "12345678901a"),
             ("RESPONSE_MODE", "Streaming"),
             ("STREAM_MAX_BYTES", "209715201"),
             ("STREAM_MAX_BYTES", "0"),

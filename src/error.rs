@@ -28,6 +28,12 @@ pub enum ApiError {
     /// A request argument (query parameter or header) that S3 would refuse.
     #[error("{0}")]
     InvalidArgument(String),
+    /// An `x-amz-storage-class` that names no storage class (empty).
+    #[error("The storage class you specified is not valid: {0}")]
+    InvalidStorageClass(String),
+    /// A request S3 would refuse as a whole (a header given twice).
+    #[error("{0}")]
+    InvalidRequest(String),
     /// Content-MD5 is not the MD5 of the body the proxy received.
     #[error("The Content-MD5 you specified did not match what we received.")]
     BadDigest,
@@ -61,6 +67,16 @@ pub enum ApiError {
     /// Blocked by configuration (ALLOWED_BUCKETS, READ_ONLY, ...).
     #[error("{0}")]
     AccessDenied(String),
+    /// A sub-resource, parameter or header this API does not implement.
+    #[error("Not implemented: {0}")]
+    NotImplemented(String),
+    /// The bucket lives in another region than the one this API calls
+    /// (S3's 301 PermanentRedirect).
+    #[error(
+        "The bucket is in another region{}; this API reaches S3 in its own region",
+        .bucket_region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
+    WrongRegion { bucket_region: Option<String> },
     /// S3 answered with an error: its code and message are kept.
     #[error("S3 answered {code}: {message}")]
     S3 {
@@ -82,9 +98,24 @@ pub enum ApiError {
     /// S3 answered something that is not an S3 answer.
     #[error("The storage backend sent an answer that could not be read")]
     BadBackendAnswer(String),
+    /// A PUT asked for server-side encryption the storage did not confirm:
+    /// the object may be stored without it, and the client must know.
+    #[error(
+        "The storage backend did not confirm the encryption asked for ({0}): \
+         the object may be stored without it"
+    )]
+    EncryptionNotConfirmed(String),
+    /// The object's bytes did not match the checksum the storage sent with
+    /// them (the detail, which checksum, is logged).
+    #[error("The storage backend returned a corrupted body: its checksum did not match")]
+    CorruptedBody(String),
     /// S3 did not answer in time.
     #[error("The storage backend did not answer in time")]
     BackendTimeout,
+    /// A CORS preflight (`OPTIONS`) refused: `AccessForbidden` (403), or
+    /// `BadRequest` (400) when it is not a preflight at all, as S3 answers.
+    #[error("{0}")]
+    Cors(#[from] crate::cors::Refusal),
     /// Anything else: the detail is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -102,7 +133,8 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
         | "InvalidAccessKeyId"
         | "SignatureDoesNotMatch"
         | "AccountProblem"
-        | "RequestTimeTooSkewed" => 403,
+        | "RequestTimeTooSkewed"
+        | "AccessForbidden" => 403,
         "BucketNotEmpty"
         | "BucketAlreadyExists"
         | "BucketAlreadyOwnedByYou"
@@ -128,12 +160,14 @@ pub fn status_for_code(code: &str, fallback: u16) -> StatusCode {
         | "MetadataTooLarge"
         | "InvalidPart"
         | "InvalidPartOrder"
-        | "XAmzContentSHA256Mismatch" => 400,
+        | "XAmzContentSHA256Mismatch"
+        | "BadRequest" => 400,
         "MethodNotAllowed" => 405,
         "NotAcceptable" => 406,
         "MissingContentLength" => 411,
         "EntityTooLarge" => 413,
         "NotImplemented" => 501,
+        "PermanentRedirect" => 400,
         "BadGateway" => 502,
         "SlowDown" | "ServiceUnavailable" => 503,
         "GatewayTimeout" => 504,
@@ -161,6 +195,8 @@ impl ApiError {
             Self::InvalidBucketName(_) => "InvalidBucketName",
             Self::KeyTooLong { .. } => "KeyTooLongError",
             Self::InvalidArgument(_) => "InvalidArgument",
+            Self::InvalidStorageClass(_) => "InvalidStorageClass",
+            Self::InvalidRequest(_) => "InvalidRequest",
             Self::MalformedXml(_) => "MalformedXML",
             Self::BadDigest => "BadDigest",
             Self::InvalidDigest => "InvalidDigest",
@@ -168,11 +204,17 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "EntityTooLarge",
             Self::NotAcceptable { .. } => "NotAcceptable",
             Self::AccessDenied(_) => "AccessDenied",
+            Self::NotImplemented(_) => "NotImplemented",
+            Self::WrongRegion { .. } => "PermanentRedirect",
             Self::S3 { code, .. } => code,
             Self::NotModified { .. } => "NotModified",
-            Self::BackendUnreachable | Self::BadBackendAnswer(_) => "BadGateway",
+            Self::BackendUnreachable
+            | Self::BadBackendAnswer(_)
+            | Self::CorruptedBody(_)
+            | Self::EncryptionNotConfirmed(_) => "BadGateway",
             Self::BackendTimeout => "GatewayTimeout",
             Self::Internal(_) => "InternalError",
+            Self::Cors(refusal) => refusal.code(),
         }
     }
 
@@ -183,10 +225,22 @@ impl ApiError {
             Self::BadBackendAnswer(_) => {
                 "The storage backend sent an answer that could not be read".into()
             }
-            Self::S3 { message, code, .. } if message.is_empty() => default_message(code).into(),
+            Self::CorruptedBody(_) => {
+                "The storage backend returned a corrupted body: its checksum did not match".into()
+            }
+            Self::S3 { message, code, .. } if message.is_empty() || self.hides_detail() => {
+                default_message(code).into()
+            }
             Self::S3 { message, .. } => message.clone(),
             other => other.to_string(),
         }
+    }
+
+    /// An S3 error whose message can name the account, the role or a KMS
+    /// key ARN (access denied, KMS failures): the caller gets S3's code
+    /// with a generic message; the whole message goes to the log.
+    pub fn hides_detail(&self) -> bool {
+        matches!(self, Self::S3 { status, code, .. } if *status == 403 || code.starts_with("KMS."))
     }
 
     /// Headers that belong with this error (`Allow` for a 405, `Retry-After`
@@ -204,6 +258,9 @@ impl ApiError {
             Self::S3 { .. } if self.status() == StatusCode::SERVICE_UNAVAILABLE => {
                 vec![("retry-after", "1".to_string())]
             }
+            Self::WrongRegion {
+                bucket_region: Some(region),
+            } => vec![("x-amz-bucket-region", region.clone())],
             _ => Vec::new(),
         }
     }
@@ -227,12 +284,15 @@ impl ApiError {
                 if status == 304 {
                     return Self::not_modified(ctx.raw());
                 }
+                let meta = ctx.err();
+                if let Some(wrong) = Self::wrong_region(ctx.raw(), meta.code()) {
+                    return wrong;
+                }
                 if status < 400 {
                     return Self::BadBackendAnswer(format!(
                         "status {status} with an error: {err:?}"
                     ));
                 }
-                let meta = ctx.err();
                 let code = meta
                     .code()
                     .map(str::to_string)
@@ -260,6 +320,8 @@ impl ApiError {
                 let status = ctx.raw().status().as_u16();
                 if status == 304 {
                     Self::not_modified(ctx.raw())
+                } else if let Some(wrong) = Self::wrong_region(ctx.raw(), None) {
+                    wrong
                 } else {
                     Self::BadBackendAnswer(format!(
                         "unreadable S3 response (status {status}): {err:?}"
@@ -272,6 +334,16 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// S3's answer for a bucket in another region: 301 PermanentRedirect
+    /// (no body on HEAD), or a signature scoped to the wrong region.
+    fn wrong_region(raw: &SmithyResponse, code: Option<&str>) -> Option<Self> {
+        let bucket_region = raw.headers().get("x-amz-bucket-region").map(str::to_string);
+        let redirect = raw.status().as_u16() == 301 || code == Some("PermanentRedirect");
+        let region_mismatch =
+            code == Some("AuthorizationHeaderMalformed") && bucket_region.is_some();
+        (redirect || region_mismatch).then_some(Self::WrongRegion { bucket_region })
+    }
+
     fn not_modified(raw: &SmithyResponse) -> Self {
         let header = |name| raw.headers().get(name).map(str::to_string);
         Self::NotModified {
@@ -300,7 +372,12 @@ fn default_message(code: &str) -> &'static str {
     match code {
         "NotFound" | "NoSuchKey" => "The specified key does not exist.",
         "NoSuchBucket" => "The specified bucket does not exist.",
-        "AccessDenied" => "Access Denied",
+        "AccessDenied"
+        | "AllAccessDisabled"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "AccountProblem" => "Access Denied",
+        code if code.starts_with("KMS.") => "The object's KMS key could not be used",
         "PreconditionFailed" => "At least one of the pre-conditions you specified did not hold",
         "SlowDown" => "Please reduce your request rate.",
         _ => "The request could not be completed.",
@@ -347,6 +424,8 @@ mod tests {
             (ApiError::InvalidBucketName("B".into()), 400),
             (ApiError::KeyTooLong { len: 2000 }, 400),
             (ApiError::InvalidArgument("x".into()), 400),
+            (ApiError::InvalidStorageClass("x".into()), 400),
+            (ApiError::InvalidRequest("x".into()), 400),
             (ApiError::BadDigest, 400),
             (ApiError::InvalidDigest, 400),
             (ApiError::MalformedXml("x".into()), 400),
@@ -376,6 +455,15 @@ mod tests {
             ),
             (ApiError::BackendUnreachable, 502),
             (ApiError::BadBackendAnswer("x".into()), 502),
+            (ApiError::CorruptedBody("x".into()), 502),
+            (ApiError::EncryptionNotConfirmed("SSE-C".into()), 502),
+            (ApiError::NotImplemented("x".into()), 501),
+            (
+                ApiError::WrongRegion {
+                    bucket_region: None,
+                },
+                400,
+            ),
             (ApiError::BackendTimeout, 504),
             (ApiError::Internal("x".into()), 500),
         ];

@@ -1,8 +1,8 @@
 //! The Lambda boundary: event JSON -> [`Request`] -> handler -> response JSON.
 //!
-//! Events are lambda_http's own types (aws_lambda_events'
-//! `ApiGatewayProxyRequest` / `ApiGatewayV2httpRequest`); answers are shaped
-//! as lambda_http shapes them. Its `Adapter` (event -> `http::Request` ->
+//! Events are read by [`crate::event`], in one pass, as lambda_http reads
+//! them (its event types cost more than the rest of the boundary); answers
+//! are shaped as lambda_http shapes them. Its `Adapter` (event -> `http::Request` ->
 //! `IntoResponse`) is not used, for three reasons measured or met here:
 //! - it panics on input a client controls: a body marked `isBase64Encoded`
 //!   that is not base64 (`expect`), a Host / X-Forwarded-Proto that does not
@@ -24,11 +24,8 @@ use crate::app::{App, Request};
 use crate::error::ApiError;
 use bytes::Bytes;
 use http::HeaderMap;
-use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
-use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Body, Context, LambdaEvent};
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use std::convert::Infallible;
 
@@ -36,31 +33,7 @@ pub use lambda_http::lambda_runtime::Error;
 
 pub mod stream;
 
-/// An API Gateway proxy event: REST (v1, as deployed) or HTTP API (v2, as
-/// `cargo lambda watch` and function URLs send).
-#[derive(Debug)]
-pub enum Event {
-    Rest(Box<ApiGatewayProxyRequest>),
-    Http(Box<ApiGatewayV2httpRequest>),
-}
-
-impl<'de> Deserialize<'de> for Event {
-    /// Borrows the event's text instead of copying it (the Lambda runtime and
-    /// [`invoke_json`] both parse from a slice), then reads it as REST v1,
-    /// else as HTTP API v2, as lambda_http does.
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <&'de RawValue>::deserialize(deserializer)?.get();
-        if let Ok(event) = serde_json::from_str::<ApiGatewayProxyRequest>(raw) {
-            return Ok(Self::Rest(Box::new(event)));
-        }
-        if let Ok(event) = serde_json::from_str::<ApiGatewayV2httpRequest>(raw) {
-            return Ok(Self::Http(Box::new(event)));
-        }
-        Err(D::Error::custom(
-            "expected an Amazon API Gateway proxy event (REST v1 or HTTP API v2)",
-        ))
-    }
-}
+pub use crate::event::Event;
 
 /// The Lambda proxy integration's response, in API Gateway's format for the
 /// event's version: REST puts every header in `multiValueHeaders`; HTTP API
@@ -214,73 +187,15 @@ pub struct BadEvent {
 
 /// What the handler reads of an event, moved out of it (no copies).
 pub fn request(event: Event, context: &Context) -> Result<Request, Box<BadEvent>> {
-    let (mut request, body) = match event {
-        Event::Rest(ev) => {
-            let ev = *ev;
-            // lambda_http's rule: multi-value headers, overridden per name by
-            // the single-value ones; multi-value query parameters when present.
-            let mut headers = ev.multi_value_headers;
-            headers.extend(ev.headers);
-            let query = if ev.multi_value_query_string_parameters.is_empty() {
-                ev.query_string_parameters
-            } else {
-                ev.multi_value_query_string_parameters
-            };
-            let body = body(ev.body, ev.is_base64_encoded);
-            let request = Request {
-                method: ev.http_method,
-                headers,
-                path_parameters: ev.path_parameters,
-                raw_path: ev.path.unwrap_or_default(),
-                query: pairs(&query),
-                body: Bytes::new(),
-                request_id: ev.request_context.request_id.unwrap_or_default(),
-            };
-            (request, body)
-        }
-        Event::Http(ev) => {
-            let ev = *ev;
-            let mut headers = ev.headers;
-            if let Some(cookies) = ev.cookies
-                && let Ok(value) = http::HeaderValue::from_str(&cookies.join("; "))
-            {
-                headers.insert(http::header::COOKIE, value);
-            }
-            // The raw query string, not `queryStringParameters`, which joins
-            // repeated names with commas.
-            let query = match &ev.raw_query_string {
-                Some(raw) => url::form_urlencoded::parse(raw.as_bytes())
-                    .into_owned()
-                    .collect(),
-                None => pairs(&ev.query_string_parameters),
-            };
-            let body = body(ev.body, ev.is_base64_encoded);
-            let request = Request {
-                method: ev.request_context.http.method,
-                headers,
-                path_parameters: ev.path_parameters,
-                raw_path: ev.raw_path.unwrap_or_default(),
-                query,
-                body: Bytes::new(),
-                request_id: ev.request_context.request_id.unwrap_or_default(),
-            };
-            (request, body)
-        }
-    };
+    let event = event.into_parts();
+    let mut request = event.request;
     if !context.request_id.is_empty() {
         request.request_id.clone_from(&context.request_id);
     }
-    match body {
+    match body(event.body, event.is_base64_encoded) {
         Ok(body) => Ok(Request { body, ..request }),
         Err(error) => Err(Box::new(BadEvent { request, error })),
     }
-}
-
-fn pairs(query: &QueryMap) -> Vec<(String, String)> {
-    query
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 /// The request body: text as it came (no copy), base64 decoded in place in
@@ -406,6 +321,21 @@ mod tests {
             req.query,
             [("prefix", "a+b c"), ("x", "1"), ("x", "2")].map(|(k, v)| (k.into(), v.into()))
         );
+    }
+
+    /// Issue 12: API Gateway decides text or binary on the first Accept
+    /// value of `multiValueHeaders`; so does the handler.
+    #[test]
+    fn repeated_headers_keep_their_first_value_first() {
+        let mut event: serde_json::Value = serde_json::from_str(&rest_event("", false)).unwrap();
+        event["headers"] = serde_json::json!({"Accept": "image/png", "X-Only-Single": "1"});
+        event["multiValueHeaders"] = serde_json::json!({"Accept": ["text/plain", "image/png"]});
+        event["resource"] = "/".into();
+        let req = parse(&event.to_string()).unwrap();
+        let accept: Vec<_> = req.headers.get_all("accept").iter().collect();
+        assert_eq!(accept, ["text/plain", "image/png"]);
+        assert_eq!(req.headers["x-only-single"], "1");
+        assert_eq!(req.resource.as_deref(), Some("/"));
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //!     --lambda--> lambda::ProxyResponse (JSON)
 //! ```
 //!
-//! - [`lambda`]: the event boundary: lambda_http's event types, read without
-//!   copying the event, bodies base64-decoded in place; the handler's
-//!   response as API Gateway's proxy-integration JSON, or, in stream mode
+//! - [`lambda`]: the event boundary: events read by [`event`] in one pass,
+//!   bodies base64-decoded in place; the handler's response as API
+//!   Gateway's proxy-integration JSON, or, in stream mode
 //!   ([`lambda::stream`]), posted as a Lambda response stream.
 //! - [`stream`]: stream mode's answers: JSON prelude, eight NUL bytes, the
 //!   raw body (a GetObject's read from S3 as it is sent on).
@@ -25,6 +25,9 @@
 //! - [`response`]: pure; outcomes and errors to HTTP responses, owning the
 //!   text-or-binary decision for every body.
 //! - [`documents`]: the XML (or JSON) documents read and written.
+//! - [`html`]: pure; listings as pages for people in a browser (HTML index).
+//! - [`cors`]: pure; which browser origins may call the API, their answer
+//!   headers and the preflight.
 //! - [`error`]: [`error::ApiError`], the one error type, and the one table
 //!   from error code to status.
 //! - [`config`], [`media`], [`telemetry`]: the environment, API Gateway's
@@ -35,8 +38,11 @@
 
 pub mod app;
 pub mod config;
+pub mod cors;
 pub mod documents;
 pub mod error;
+pub mod event;
+pub mod html;
 pub mod lambda;
 pub mod media;
 pub mod operation;

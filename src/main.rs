@@ -1,4 +1,6 @@
-//! The Lambda function (`bootstrap`): tracing, configuration, S3 client, run.
+//! The Lambda function (`bootstrap`): tracing, configuration, S3 client,
+//! warm-up, run. One event at a time: a single-threaded runtime
+//! (docs/performance.md, "Cold start in AWS").
 
 use lambda_http::lambda_runtime::{self, service_fn};
 use s3_proxy::config::ResponseMode;
@@ -8,6 +10,7 @@ use s3_proxy::{App, lambda};
 async fn main() -> Result<(), lambda::Error> {
     s3_proxy::telemetry::init_json();
     let app = App::from_env().await?;
+    app.warm_up().await;
     let app = &app;
     if app.config.response_mode == ResponseMode::Stream {
         return lambda::stream::run(app.clone()).await;

@@ -39,10 +39,11 @@ impl BinaryMediaTypes {
         let Some((ty, sub)) = essence(media_type).split_once('/') else {
             return false;
         };
-        let (ty, sub) = (ty.to_ascii_lowercase(), sub.to_ascii_lowercase());
-        self.patterns
-            .iter()
-            .any(|(pt, ps)| (pt == "*" || *pt == ty) && (ps == "*" || *ps == sub))
+        // Patterns are lowercase (parse); compared without copying the type.
+        self.patterns.iter().any(|(pt, ps)| {
+            (pt == "*" || pt.eq_ignore_ascii_case(ty))
+                && (ps == "*" || ps.eq_ignore_ascii_case(sub))
+        })
     }
 
     /// Would API Gateway decode an `isBase64Encoded` response for a request

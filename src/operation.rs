@@ -32,6 +32,7 @@ pub enum Operation {
     DeleteObject {
         bucket: String,
         key: String,
+        version_id: Option<String>,
     },
     /// `POST /{folder}/{item}?uploads`: the proxy's own operation, presigned
     /// URL(s) to upload an object too large for the Lambda payload straight
@@ -112,6 +113,17 @@ pub struct UploadRequest {
     pub content_type: Option<String>,
 }
 
+impl UploadRequest {
+    /// Parts, rather than one presigned PUT: asked for (`?parts=`), or an
+    /// object over S3's largest single PUT (5 GiB).
+    pub fn multipart(&self) -> bool {
+        self.parts.is_some() || self.size.is_some_and(|s| s > MAX_SINGLE_PUT)
+    }
+}
+
+/// S3's largest single PUT.
+pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+
 /// One part named in a CompleteMultipartUpload body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedPart {
@@ -127,6 +139,9 @@ pub struct ListObjectsQuery {
     pub max_keys: Option<i32>,
     pub continuation_token: Option<String>,
     pub start_after: Option<String>,
+    /// `encoding-type=url`: keys, prefixes and delimiters answered
+    /// URL-encoded, as S3 answers them (for keys XML cannot carry).
+    pub url_encoded: bool,
 }
 
 /// A GET or HEAD of an object, with its conditions and overrides.
@@ -134,12 +149,23 @@ pub struct ListObjectsQuery {
 pub struct ObjectRead {
     pub bucket: String,
     pub key: String,
+    /// A valid single byte range (`bytes=0-99`, `bytes=100-`, `bytes=-100`);
+    /// any other Range header is ignored, as RFC 9110 and S3 do.
     pub range: Option<String>,
+    pub version_id: Option<String>,
     pub if_match: Option<String>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub if_unmodified_since: Option<String>,
     pub overrides: ResponseOverrides,
+    /// SSE-C: the key the object was encrypted with.
+    pub customer_key: Option<CustomerKey>,
+    /// `x-amz-checksum-mode: ENABLED`: answer the object's checksums.
+    pub checksum_mode: bool,
+    /// The body would travel inside the Lambda answer as JSON text (not
+    /// base64): its escaped size, not its raw size, counts against the
+    /// answer's limit. Set by the handler from the request's Accept.
+    pub inline_as_text: bool,
 }
 
 /// GetObject's `response-*` query parameters: the headers S3 answers with
@@ -165,15 +191,35 @@ impl ResponseOverrides {
         "response-expires",
     ];
 
-    /// Takes the `response-*` parameters out of a query (others are ignored).
-    pub fn from_query(query: &[(String, String)]) -> Self {
+    /// Takes the `response-*` parameters out of a query (others are not
+    /// its business: [`crate::policy`] refuses those no route takes). A
+    /// type that is not a media type, or an expiry that is not an HTTP date,
+    /// is refused rather than answered as given or dropped.
+    pub fn from_query(query: &[(String, String)]) -> Result<Self, ApiError> {
         let mut overrides = Self::default();
         for (name, value) in query {
-            if let Some(slot) = overrides.slot(name) {
+            // An empty override would answer an empty header: none is set.
+            if let Some(slot) = overrides.slot(name)
+                && !value.is_empty()
+            {
                 *slot = Some(value.clone());
             }
         }
-        overrides
+        if let Some(t) = &overrides.content_type
+            && t.parse::<mime::Mime>().is_err()
+        {
+            return Err(ApiError::InvalidArgument(format!(
+                "response-content-type {t:?} is not a media type"
+            )));
+        }
+        if let Some(e) = &overrides.expires
+            && httpdate::parse_http_date(e).is_err()
+        {
+            return Err(ApiError::InvalidArgument(format!(
+                "response-expires {e:?} is not an HTTP date"
+            )));
+        }
+        Ok(overrides)
     }
 
     /// The field a `response-*` parameter sets.
@@ -208,7 +254,35 @@ pub struct PutObject {
     pub content_md5: Option<String>,
     /// From `x-amz-checksum-<algorithm>` headers.
     pub checksums: Vec<Checksum>,
+    pub if_match: Option<String>,
     pub if_none_match: Option<String>,
+    /// `x-amz-tagging`: URL-encoded `key=value&...`.
+    pub tagging: Option<String>,
+    pub encryption: Option<Encryption>,
+    pub customer_key: Option<CustomerKey>,
+}
+
+/// Server-side encryption with keys S3 or KMS manages
+/// (`x-amz-server-side-encryption` and its companions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encryption {
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
+    pub algorithm: String,
+    pub kms_key_id: Option<String>,
+    /// Base64 JSON of the KMS encryption context.
+    pub context: Option<String>,
+    pub bucket_key_enabled: Option<bool>,
+}
+
+/// SSE-C: the client's own key (`x-amz-server-side-encryption-customer-*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerKey {
+    /// Always `AES256`.
+    pub algorithm: String,
+    /// Base64 of the 256-bit key.
+    pub key: String,
+    /// Base64 of the key's MD5.
+    pub key_md5: String,
 }
 
 /// A checksum a client sent: `x-amz-checksum-<algorithm>: <base64>`.
@@ -331,10 +405,17 @@ mod tests {
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .to_vec();
-        let overrides = ResponseOverrides::from_query(&query);
+        let overrides = ResponseOverrides::from_query(&query).unwrap();
         assert_eq!(overrides.content_type.as_deref(), Some("text/csv"));
         assert!(overrides.expires.is_some());
         assert_eq!(overrides.cache_control, None);
+        for bad in [
+            ("response-content-type", "0"),
+            ("response-expires", "tomorrow"),
+        ] {
+            let query = [(bad.0.to_string(), bad.1.to_string())];
+            assert!(ResponseOverrides::from_query(&query).is_err(), "{bad:?}");
+        }
         let mut all = ResponseOverrides::default();
         for name in ResponseOverrides::PARAMETERS {
             assert!(all.slot(name).is_some(), "{name}");

@@ -27,6 +27,8 @@ pub enum Outcome {
     ObjectStored(Stored),
     ObjectDeleted {
         version_id: Option<String>,
+        /// The delete made (or removed) a delete marker.
+        delete_marker: bool,
     },
     /// Where and how to upload an object straight to S3.
     UploadPlan(UploadPlan),
@@ -89,6 +91,8 @@ pub struct ObjectList {
     pub start_after: Option<String>,
     pub contents: Vec<ObjectEntry>,
     pub common_prefixes: Vec<String>,
+    /// `url` when keys, prefixes, the delimiter and start-after are URL-encoded.
+    pub encoding_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -121,6 +125,25 @@ pub struct ObjectMeta {
     pub version_id: Option<String>,
     pub metadata: Vec<(String, String)>,
     pub request_id: Option<String>,
+    pub encryption: EncryptionHeaders,
+    /// `(header name, value)` of the checksums S3 answered
+    /// (`x-amz-checksum-mode: ENABLED`).
+    pub checksums: Vec<(&'static str, String)>,
+    /// How many tags the object has (`x-amz-tagging-count`).
+    pub tag_count: Option<i32>,
+}
+
+/// How S3 says an object is encrypted: the `x-amz-server-side-encryption*`
+/// headers it answers, echoed to the client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncryptionHeaders {
+    /// `AES256`, `aws:kms`, `aws:kms:dsse`.
+    pub algorithm: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub bucket_key_enabled: Option<bool>,
+    /// SSE-C.
+    pub customer_algorithm: Option<String>,
+    pub customer_key_md5: Option<String>,
 }
 
 /// What S3 said of an object it stored.
@@ -132,4 +155,5 @@ pub struct Stored {
     pub date: Option<String>,
     /// `(header name, value)` of the checksums S3 confirmed.
     pub checksums: Vec<(&'static str, String)>,
+    pub encryption: EncryptionHeaders,
 }

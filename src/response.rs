@@ -15,11 +15,11 @@
 //! `application/json`.
 
 use crate::documents::{
-    ErrorDocument, Format, ListAllMyBucketsResult, ListBucketResult, PresignedUpload,
+    self, ErrorDocument, Format, ListAllMyBucketsResult, ListBucketResult, PresignedUpload,
 };
 use crate::error::ApiError;
 use crate::media::{BinaryMediaTypes, first_accept_value};
-use crate::outcome::{ObjectMeta, Outcome, Stored};
+use crate::outcome::{EncryptionHeaders, ObjectMeta, Outcome, Stored};
 use http::{HeaderValue, Response, StatusCode};
 use lambda_http::Body;
 use serde::Serialize;
@@ -61,30 +61,43 @@ pub fn render(
                 list: &list,
             },
         ),
-        Outcome::Objects(list) => builder.document(
-            format,
-            &ListBucketResult {
+        Outcome::Objects(list) => {
+            let list = match format {
+                Format::Xml => documents::xml_carriable(list),
+                Format::Json => list,
+            };
+            builder.document(
                 format,
-                list: &list,
-            },
-        ),
+                &ListBucketResult {
+                    format,
+                    list: &list,
+                },
+            )
+        }
         Outcome::BucketCreated { location } => {
             builder.header_opt("location", location.as_deref());
             Body::Empty
         }
-        Outcome::BucketDeleted | Outcome::ObjectDeleted { version_id: None } => {
+        Outcome::BucketDeleted => {
             builder.status = StatusCode::NO_CONTENT;
             Body::Empty
         }
         Outcome::ObjectDeleted {
-            version_id: Some(version),
+            version_id,
+            delete_marker,
         } => {
             builder.status = StatusCode::NO_CONTENT;
-            builder.header("x-amz-version-id", &version);
+            builder.header_opt("x-amz-version-id", version_id.as_deref());
+            if delete_marker {
+                builder.header("x-amz-delete-marker", "true");
+            }
             Body::Empty
         }
         Outcome::ObjectHead(meta) => {
             builder.object_headers(&meta);
+            if meta.content_range.is_some() {
+                builder.status = StatusCode::PARTIAL_CONTENT;
+            }
             Body::Empty
         }
         Outcome::Object { meta, body } => {
@@ -97,11 +110,24 @@ pub fn render(
             builder.header("location", &url);
             // The client follows the Location; nothing of the object is here.
             builder.headers.remove(http::header::CONTENT_LENGTH);
+            // The URL expires within minutes: no cache may keep the redirect
+            // for as long as the object's own Cache-Control says.
+            builder.headers.remove(http::header::EXPIRES);
+            builder.headers.insert(
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            );
             Body::Empty
         }
         Outcome::ObjectStored(stored) | Outcome::UploadCompleted(stored) => {
             builder.stored_headers(&stored);
             Body::Empty
+        }
+        Outcome::UploadPlan(plan) if format == Format::Xml && !documents::xml_safe(&plan.key) => {
+            return Err(ApiError::InvalidArgument(
+                "the key holds a character XML 1.0 cannot carry: ask with Accept: application/json"
+                    .into(),
+            ));
         }
         Outcome::UploadPlan(plan) => builder.document(
             format,
@@ -122,6 +148,28 @@ pub fn render(
 /// headers [`render`] gives the same object, Content-Length included.
 pub fn streamed_object<B>(meta: &ObjectMeta, body: B) -> Response<B> {
     ResponseParts::object(meta).finish(body)
+}
+
+/// An HTML index page ([`crate::html`]), with its strict
+/// Content-Security-Policy.
+pub fn html_page(page: String) -> Response<Body> {
+    let mut builder = ResponseParts::new(StatusCode::OK);
+    for (name, value) in crate::html::HEADERS {
+        builder.header(name, value);
+    }
+    builder.header(
+        "content-security-policy",
+        &crate::html::CONTENT_SECURITY_POLICY,
+    );
+    builder.finish(Body::Text(page))
+}
+
+/// The answer to an accepted CORS preflight: 200, no body, the preflight
+/// headers ([`crate::cors::Cors::preflight`]).
+pub fn preflight(headers: http::HeaderMap) -> Response<Body> {
+    let mut builder = ResponseParts::new(StatusCode::OK);
+    builder.headers = headers;
+    builder.finish(Body::Empty)
 }
 
 /// The bytes of an object, as a body API Gateway will hand over intact.
@@ -204,18 +252,28 @@ impl ResponseParts {
     }
 
     fn header(&mut self, name: &str, value: &str) {
-        // A value S3 accepted but HTTP cannot carry is dropped, not fatal.
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            self.headers.append(name, value);
+        if let Ok(name) = http::HeaderName::from_bytes(name.as_bytes()) {
+            self.put(name, value);
         }
     }
 
     fn header_opt(&mut self, name: &str, value: Option<&str>) {
         if let Some(value) = value {
             self.header(name, value);
+        }
+    }
+
+    /// A header whose name is known here (not parsed per response).
+    fn put(&mut self, name: http::HeaderName, value: &str) {
+        // A value S3 accepted but HTTP cannot carry is dropped, not fatal.
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.headers.append(name, value);
+        }
+    }
+
+    fn put_opt(&mut self, name: http::HeaderName, value: Option<&str>) {
+        if let Some(value) = value {
+            self.put(name, value);
         }
     }
 
@@ -232,24 +290,62 @@ impl ResponseParts {
             .content_type
             .as_deref()
             .unwrap_or(mime::APPLICATION_OCTET_STREAM.as_ref());
-        self.header("content-type", content_type);
-        self.header("content-length", &meta.content_length.to_string());
-        self.header("accept-ranges", "bytes");
-        self.header_opt("content-range", meta.content_range.as_deref());
-        self.header_opt("etag", meta.etag.as_deref());
-        self.header_opt("last-modified", meta.last_modified.as_deref());
-        self.header_opt("timestamp", meta.date.as_deref());
-        self.header_opt("cache-control", meta.cache_control.as_deref());
-        self.header_opt("content-disposition", meta.content_disposition.as_deref());
-        self.header_opt("content-encoding", meta.content_encoding.as_deref());
-        self.header_opt("content-language", meta.content_language.as_deref());
-        self.header_opt("expires", meta.expires.as_deref());
-        self.header_opt("x-amz-storage-class", meta.storage_class.as_deref());
-        self.header_opt("x-amz-version-id", meta.version_id.as_deref());
-        self.header_opt("x-amz-request-id", meta.request_id.as_deref());
+        use http::header::{self as h, HeaderName};
+        // Names made at compile time, not parsed per response.
+        const TIMESTAMP: HeaderName = HeaderName::from_static("timestamp");
+        const STORAGE_CLASS: HeaderName = HeaderName::from_static("x-amz-storage-class");
+        const VERSION_ID: HeaderName = HeaderName::from_static("x-amz-version-id");
+        const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+        self.put(h::CONTENT_TYPE, content_type);
+        self.headers
+            .append(h::CONTENT_LENGTH, HeaderValue::from(meta.content_length));
+        self.headers
+            .append(h::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        self.put_opt(h::CONTENT_RANGE, meta.content_range.as_deref());
+        self.put_opt(h::ETAG, meta.etag.as_deref());
+        self.put_opt(h::LAST_MODIFIED, meta.last_modified.as_deref());
+        self.put_opt(TIMESTAMP, meta.date.as_deref());
+        self.put_opt(h::CACHE_CONTROL, meta.cache_control.as_deref());
+        self.put_opt(h::CONTENT_DISPOSITION, meta.content_disposition.as_deref());
+        self.put_opt(h::CONTENT_ENCODING, meta.content_encoding.as_deref());
+        self.put_opt(h::CONTENT_LANGUAGE, meta.content_language.as_deref());
+        self.put_opt(h::EXPIRES, meta.expires.as_deref());
+        self.put_opt(STORAGE_CLASS, meta.storage_class.as_deref());
+        self.put_opt(VERSION_ID, meta.version_id.as_deref());
+        self.put_opt(REQUEST_ID, meta.request_id.as_deref());
+        if let Some(count) = meta.tag_count {
+            self.header("x-amz-tagging-count", &count.to_string());
+        }
+        self.encryption_headers(&meta.encryption);
+        for (name, value) in &meta.checksums {
+            self.header(name, value);
+        }
         for (name, value) in &meta.metadata {
             self.header(&format!("x-amz-meta-{name}"), value);
         }
+    }
+
+    /// How S3 says the object is encrypted, echoed.
+    fn encryption_headers(&mut self, e: &EncryptionHeaders) {
+        // The names whole, not formatted per response (every GET carries them).
+        const SSE: &str = "x-amz-server-side-encryption";
+        self.header_opt(SSE, e.algorithm.as_deref());
+        self.header_opt(
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            e.kms_key_id.as_deref(),
+        );
+        if let Some(enabled) = e.bucket_key_enabled {
+            let enabled = if enabled { "true" } else { "false" };
+            self.header("x-amz-server-side-encryption-bucket-key-enabled", enabled);
+        }
+        self.header_opt(
+            "x-amz-server-side-encryption-customer-algorithm",
+            e.customer_algorithm.as_deref(),
+        );
+        self.header_opt(
+            "x-amz-server-side-encryption-customer-key-md5",
+            e.customer_key_md5.as_deref(),
+        );
     }
 
     fn stored_headers(&mut self, stored: &Stored) {
@@ -260,6 +356,7 @@ impl ResponseParts {
         for (name, value) in &stored.checksums {
             self.header(name, value);
         }
+        self.encryption_headers(&stored.encryption);
     }
 
     fn finish<B>(self, body: B) -> Response<B> {

@@ -15,9 +15,22 @@ const SEQUENCE: &[(&str, u16, Option<&str>)] = &[
     ),
     ("create-bucket.json", 200, None),
     ("list-buckets.json", 200, Some("<Name>s3-proxy-demo</Name>")),
+    (
+        "list-buckets-custom-domain.json",
+        200,
+        Some("<Name>s3-proxy-demo</Name>"),
+    ),
     ("put-object.json", 200, None),
     ("put-object-binary.json", 200, None),
     ("list-objects.json", 200, Some("<Key>test/test.txt</Key>")),
+    // A browser's navigation: the HTML index, its links under the stage.
+    (
+        "list-objects-html.json",
+        200,
+        Some("<a href=\"/prod/s3-proxy-demo/test%2Ftest.txt\">test.txt</a>"),
+    ),
+    // CORS is off unless CORS_ALLOW_ORIGINS names the page's origin.
+    ("preflight.json", 403, Some("<Code>AccessForbidden</Code>")),
     ("get-object.json", 200, Some("Hello from s3-proxy!\n")),
     (
         "get-object-greedy.json",
@@ -61,6 +74,12 @@ const SEQUENCE: &[(&str, u16, Option<&str>)] = &[
         409,
         Some("<Code>BucketNotEmpty</Code>"),
     ),
+    (
+        "error-not-implemented-tagging.json",
+        501,
+        Some("<Code>NotImplemented</Code>"),
+    ),
+    ("get-object.json", 200, Some("Hello from s3-proxy!\n")),
     ("delete-object.json", 204, None),
     ("delete-object-binary.json", 204, None),
     ("delete-bucket.json", 204, None),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::fault::{fault, read_head};
+use common::fault::{Fault, fault, read_head};
 use common::{Harness, parse_response, random_bytes};
 use s3_proxy::config::Config;
 use s3_proxy::local::gateway::{Gateway, HttpRequest};
@@ -219,4 +219,100 @@ async fn https_endpoints_speak_tls() {
         hello.windows(9).any(|w| w == b"localhost"),
         "no SNI in the ClientHello"
     );
+}
+
+/// A server that answers every request with the same raw HTTP response.
+async fn canned(response: String) -> Fault {
+    let response = Arc::new(response);
+    fault(move |mut socket| {
+        let response = response.clone();
+        async move {
+            read_head(&mut socket).await;
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    })
+    .await
+}
+
+fn error_response(status: &str, extra_headers: &str, code: &str, message: &str) -> String {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>\
+         <Message>{message}</Message><RequestId>REQ9</RequestId></Error>"
+    );
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/xml\r\nx-amz-request-id: REQ9\r\n{extra_headers}\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Issue 12: S3's AccessDenied and KMS messages can name the account, the
+/// role and the key; the caller gets S3's code and a generic message.
+#[tokio::test]
+async fn access_and_kms_errors_keep_their_code_and_hide_their_detail() {
+    let secret = "User: arn:aws:iam::123456789012:role/s3-proxy-role is not authorized \
+                  to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/abcd";
+    for (status, code, generic) in [
+        ("403 Forbidden", "AccessDenied", "Access Denied"),
+        (
+            "400 Bad Request",
+            "KMS.DisabledException",
+            "The object's KMS key could not be used",
+        ),
+    ] {
+        let server = canned(error_response(status, "", code, secret)).await;
+        let app = app_for(&format!("http://{}", server.addr), Duration::from_secs(5));
+        let out = call(app, HttpRequest::new("GET", "/bucket/key")).await;
+        assert_eq!(out.code(), code, "{}", out.text());
+        assert!(out.text().contains(generic), "{}", out.text());
+        assert!(!out.text().contains("arn:aws"), "{}", out.text());
+        assert!(!out.text().contains("123456789012"), "{}", out.text());
+    }
+}
+
+/// Issue 12: a bucket in another region is a clear 4xx naming its region,
+/// not "the backend could not be reached".
+#[tokio::test]
+async fn a_bucket_in_another_region_is_named_as_such() {
+    let redirect = error_response(
+        "301 Moved Permanently",
+        "x-amz-bucket-region: eu-west-3\r\n",
+        "PermanentRedirect",
+        "The bucket you are attempting to access must be addressed using the specified endpoint.",
+    );
+    let server = canned(redirect).await;
+    let app = app_for(&format!("http://{}", server.addr), Duration::from_secs(5));
+    for method in ["GET", "HEAD"] {
+        let out = call(app.clone(), HttpRequest::new(method, "/bucket/key")).await;
+        assert_eq!(out.status, 400, "{method}: {}", out.text());
+        assert_eq!(
+            out.header("x-amz-bucket-region"),
+            Some("eu-west-3"),
+            "{method}"
+        );
+        if method == "GET" {
+            assert_eq!(out.code(), "PermanentRedirect");
+            assert!(out.text().contains("eu-west-3"), "{}", out.text());
+        }
+    }
+}
+
+/// Issue 12: a body that fails the checksum the storage sent with it is a
+/// 502 that says so (moto, for one, stored some bodies empty), not a 500.
+#[tokio::test]
+async fn a_body_that_fails_its_checksum_is_a_502_saying_so() {
+    let body = "these are not the bytes the checksum is of";
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-amz-request-id: REQ9\r\n\
+         x-amz-checksum-crc32: AAAAAA==\r\netag: \"e\"\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let server = canned(response).await;
+    let app = app_for(&format!("http://{}", server.addr), Duration::from_secs(5));
+    let mut req = HttpRequest::new("GET", "/bucket/key");
+    req = req.header("x-amz-checksum-mode", "ENABLED");
+    let out = call(app, req).await;
+    assert_eq!(out.status, 502, "{}", out.text());
+    assert_eq!(out.code(), "BadGateway");
+    assert!(out.text().contains("corrupted body"), "{}", out.text());
 }

@@ -48,6 +48,8 @@ fn every_request_is_one_json_line_without_secrets() {
             .body(secret_body.to_vec());
         assert_eq!(h.call(req).await.status, 200);
         assert_eq!(h.get(&bucket, "missing").await.status, 404);
+        let fixture = std::fs::read_to_string("events/list-buckets.json").unwrap();
+        assert_eq!(h.invoke(&fixture).await.status, 200);
         h.cleanup().await;
     });
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -78,6 +80,16 @@ fn every_request_is_one_json_line_without_secrets() {
         missing["fields"]["s3_request_id"].is_string() || external,
         "{missing}"
     );
+    // Who called: the principal and the address API Gateway saw (issue 15).
+    let list = requests
+        .iter()
+        .find(|v| v["fields"]["operation"] == "ListBuckets")
+        .unwrap_or_else(|| panic!("a ListBuckets line in {text}"));
+    assert_eq!(
+        list["fields"]["caller"],
+        "arn:aws:iam::123456789012:user/alice"
+    );
+    assert_eq!(list["fields"]["source_ip"], "203.0.113.7");
     assert!(!text.contains("BODY-MUST-NOT-BE-LOGGED"), "{text}");
     assert!(!text.contains("SIGNATURE-SECRET"), "{text}");
     assert!(!text.contains("s3-proxy-local-secret"), "{text}");

@@ -21,7 +21,7 @@ fn fixture(name: &str) -> String {
 
 #[tokio::test]
 async fn the_lambda_binary_answers_events_through_lambda_runtime() {
-    let data = tempfile::tempdir().unwrap();
+    let data = common::temp_dir();
     let store = server::start_store(data.path(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();

@@ -94,7 +94,11 @@ async fn the_lambda_binary_streams_objects_and_answers_everything_else_in_stream
     assert!(posted.header("etag").is_some_and(|e| e.starts_with('"')));
     assert_eq!(posted.stream_error(), None);
     assert!(posted.body == object, "the 64 MB came back byte for byte");
-    eprintln!("CHUNKS {} in {:?}", posted.body_chunks, posted.finished - posted.started);
+    eprintln!(
+        "CHUNKS {} in {:?}",
+        posted.body_chunks,
+        posted.finished - posted.started
+    );
 
     // A Range: 206, streamed too.
     let range = HttpRequest::new("GET", "/streamed/video.bin").header("range", "bytes=1000-1999");

@@ -2,22 +2,29 @@
 //! this machine, printed as one Markdown table with targets.
 //!
 //! - Handler overhead: GET and PUT of 1 KB, 1 MB and 4 MB objects through the
-//!   whole Lambda path (REST v1 event JSON -> event types -> handler ->
-//!   response JSON, [`lambda::invoke_json`]) against the same aws-sdk-s3 call
-//!   made directly, interleaved, medians and ratios.
+//!   whole Lambda path (REST v1 event JSON -> [`s3_proxy::event`] -> handler
+//!   -> response JSON, [`lambda::invoke_json`]) against the same aws-sdk-s3
+//!   call made directly, interleaved, medians and ratios; and the 1 KB GET by
+//!   instructions (callgrind), which a shared machine does not disturb.
 //! - Bytes allocated per request on each side and the peak heap of one 4 MB
 //!   GET, counted by the allocator of this binary (stats_alloc, peakmem-alloc).
 //! - Cold start: the one-shot `s3-proxy-local invoke`, and the Lambda binary
-//!   itself from exec to its first answer, served by a fake Lambda Runtime API.
+//!   itself from exec to its first answer, served by a fake Lambda Runtime API:
+//!   against the plain-HTTP store, then as in AWS, over HTTPS with the
+//!   system's trust roots, at full CPU and under the CPU quota of a 256 MB and
+//!   a 128 MB function; its first invocation against a warm one by
+//!   instructions; trust roots from the system store against compiled-in ones.
 //! - Size of the Lambda binary, as built and stripped.
 //! - Local mode throughput: 1 KB GETs over HTTP through the emulator against
-//!   presigned GETs straight to the store, same client, same concurrency.
+//!   the same SDK client straight to the store, and against presigned GETs.
+//! - The embedded store: presigned 1 KB GETs against s3s-fs (the store it
+//!   replaced) in the same run, and one 1000-key page of a 100,000-key bucket.
 //! - Stream mode: a 64 MB GET streamed by the Lambda binary to a fake Runtime
 //!   API against an SDK GET into a sink (first byte, total), and the binary's
 //!   peak RSS streaming 100 MB and 10 MB.
 //!
-//! Everything runs on 127.0.0.1 against the embedded store (s3s-fs over a
-//! temporary folder) started in this process. Targets are reported, not
+//! Everything runs on 127.0.0.1 against the embedded store (over a temporary
+//! folder) started in this process. Targets are reported, not
 //! enforced: the run exits 0 whatever it measures. Run by `cargo test`
 //! (no `--bench` argument) it does nothing.
 
@@ -48,12 +55,19 @@ use std::time::{Duration, Instant};
 // The parts of the benchmark, one module each; they share this file's
 // imports, constants and helpers.
 mod cold_start;
+mod cpu_quota;
+mod instructions;
 mod overhead;
+mod store;
 mod streaming;
 mod throughput;
+mod tls;
 
-use cold_start::{binary_size, cold_start_lambda, cold_start_local, vm_hwm_kb};
+use cold_start::{
+    S3Target, binary_size, cold_start_https, cold_start_lambda, cold_start_local, vm_hwm_kb,
+};
 use overhead::{memory, overhead};
+use store::{store_listing, store_throughput};
 use streaming::streaming;
 use throughput::throughput;
 
@@ -92,7 +106,11 @@ fn lambda_bin() -> (PathBuf, &'static str) {
 const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
 
 fn main() -> std::process::ExitCode {
-    if !std::env::args().any(|a| a == "--bench") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(at) = args.iter().position(|a| a == instructions::COUNT_ARG) {
+        return instructions::child(&args[at + 1..]);
+    }
+    if !args.iter().any(|a| a == "--bench") {
         println!("bench: skipped (run it with `make bench`)");
         return std::process::ExitCode::SUCCESS;
     }
@@ -106,7 +124,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run()) {
+    let only: Vec<String> = args.into_iter().filter(|a| !a.starts_with("--")).collect();
+    match runtime.block_on(run(&only)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: {e}");
@@ -159,51 +178,106 @@ struct Bench {
     gateway: Gateway,
 }
 
-async fn run() -> Result<(), BoxError> {
+impl Bench {
+    /// The store on a free loopback port over a temporary folder, with the
+    /// benchmark's buckets and the object `events/get-object.json` reads.
+    async fn start() -> Result<Self, BoxError> {
+        let dir = tempfile::tempdir()?;
+        let store = server::start_store(dir.path(), "127.0.0.1:0".parse()?).await?;
+        let config = Config::default();
+        let client = server::local_client(&store.url(), config.backend_timeout);
+        let app = Arc::new(App::new(config, client.clone()));
+        client.create_bucket().bucket(BUCKET).send().await?;
+        client.create_bucket().bucket(DEMO_BUCKET).send().await?;
+        client
+            .put_object()
+            .bucket(DEMO_BUCKET)
+            .key(DEMO_KEY)
+            .content_type("text/plain")
+            .body(Bytes::from_static(b"Hello from s3-proxy!\n").into())
+            .send()
+            .await?;
+        Ok(Self {
+            store,
+            _dir: dir,
+            client,
+            gateway: Gateway::new(app, "prod"),
+        })
+    }
+}
+
+/// The parts of the run, in order; `make bench ONLY="cold tls"` runs some.
+const PARTS: [&str; 9] = [
+    "overhead",
+    "instructions",
+    "memory",
+    "throughput",
+    "store",
+    "cold",
+    "tls",
+    "stream",
+    "size",
+];
+
+async fn run(only: &[String]) -> Result<(), BoxError> {
     let started = Instant::now();
-    let dir = tempfile::tempdir()?;
-    let store = server::start_store(dir.path(), "127.0.0.1:0".parse()?).await?;
-    let config = Config::default();
-    let client = server::local_client(&store.url(), config.backend_timeout);
-    let app = Arc::new(App::new(config, client.clone()));
-    let bench = Bench {
-        store,
-        _dir: dir,
-        client: client.clone(),
-        gateway: Gateway::new(app, "prod"),
-    };
-    client.create_bucket().bucket(BUCKET).send().await?;
-    client.create_bucket().bucket(DEMO_BUCKET).send().await?;
-    client
-        .put_object()
-        .bucket(DEMO_BUCKET)
-        .key(DEMO_KEY)
-        .content_type("text/plain")
-        .body(Bytes::from_static(b"Hello from s3-proxy!\n").into())
-        .send()
-        .await?;
-
+    let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
+    if let Some(unknown) = only.iter().find(|o| !PARTS.contains(&o.as_str())) {
+        return Err(format!("unknown part {unknown:?}: the parts are {PARTS:?}").into());
+    }
+    let bench = Bench::start().await?;
     let mut rows = Vec::new();
-    if std::env::var("ONLY_STREAM").is_ok() {
+    if wanted("overhead") {
+        eprintln!("bench: handler overhead ...");
+        for (size, label, iterations) in
+            [(KB, "1 KB", 2000), (MB, "1 MB", 200), (4 * MB, "4 MB", 80)]
+        {
+            overhead(&bench, size, label, iterations, &mut rows).await?;
+        }
+    }
+    if wanted("instructions") {
+        eprintln!("bench: instructions per request (callgrind) ...");
+        instructions::per_request_rows(&mut rows)?;
+    }
+    if wanted("memory") {
+        eprintln!("bench: memory ...");
+        memory(&bench, &mut rows).await?;
+    }
+    if wanted("throughput") {
+        eprintln!("bench: local mode throughput ...");
+        throughput(&bench, &mut rows).await?;
+    }
+    if wanted("store") {
+        eprintln!("bench: embedded store ...");
+        store_throughput(&bench, &mut rows).await?;
+        store_listing(&bench, &mut rows).await?;
+    }
+    if wanted("cold") {
+        eprintln!("bench: cold start ...");
+        cold_start_local(&mut rows)?;
+        cold_start_lambda(&bench, &mut rows).await?;
+    }
+    if wanted("tls") {
+        eprintln!("bench: cold start over HTTPS, full CPU and under CPU quotas ...");
+        let https_store = tls::https_store(bench.store.addr).await?;
+        let https = S3Target {
+            url: https_store.url.clone(),
+            ca_file: Some(https_store.ca_file.clone()),
+            roots: https_store.roots,
+        };
+        cold_start_https(&https, &mut rows).await?;
+        cpu_quota::cold_start_quota(&https, &mut rows).await?;
+        eprintln!("bench: first invocation against a warm one, trust roots (callgrind) ...");
+        instructions::first_invocation_rows(&https, &mut rows).await?;
+        tls::roots_row(&https_store, &mut rows)?;
+    }
+    if wanted("stream") {
+        eprintln!("bench: stream mode ...");
         streaming(&bench, &mut rows).await?;
-        print_table(&rows, started.elapsed());
-        return Ok(());
     }
-    eprintln!("bench: handler overhead ...");
-    for (size, label, iterations) in [(KB, "1 KB", 2000), (MB, "1 MB", 200), (4 * MB, "4 MB", 80)] {
-        overhead(&bench, size, label, iterations, &mut rows).await?;
+    if wanted("size") {
+        binary_size(&mut rows)?;
     }
-    eprintln!("bench: memory ...");
-    memory(&bench, &mut rows).await?;
-    eprintln!("bench: local mode throughput ...");
-    throughput(&bench, &mut rows).await?;
-    eprintln!("bench: cold start ...");
-    cold_start_local(&mut rows)?;
-    cold_start_lambda(&bench, &mut rows).await?;
-    eprintln!("bench: stream mode ...");
-    streaming(&bench, &mut rows).await?;
-    binary_size(&mut rows)?;
-
     print_table(&rows, started.elapsed());
     Ok(())
 }

@@ -63,10 +63,13 @@ pub(crate) async fn streaming(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), 
     let (pt, dt, total_ratio) = medians(pairs.iter().map(total));
     let rate = |t: Duration| format!("{} ({:.0} MB/s)", ms(t), 64.0 / t.as_secs_f64());
     rows.push(
-        Row::new("Stream mode, 64 MB GET: total time, the same pairs", rate(pt))
-            .direct(rate(dt))
-            .ratio(total_ratio)
-            .target("<= 1.1", total_ratio <= 1.1),
+        Row::new(
+            "Stream mode, 64 MB GET: total time, the same pairs",
+            rate(pt),
+        )
+        .direct(rate(dt))
+        .ratio(total_ratio)
+        .target("<= 1.1", total_ratio <= 1.1),
     );
     rows.push(Row::new(
         "(context) CPU time of the Lambda binary per 64 MB streamed (user + system, median)",
@@ -107,9 +110,7 @@ async fn peak_rss(bench: &Bench, profile: &Path, rows: &mut Vec<Row>) -> Result<
     let mut peaks = Vec::new();
     for (key, size) in [("stream-10MB", 10 * MB), ("stream-100MB", 100 * MB)] {
         let mut lambda = StreamingLambda::start(bench, profile).await?;
-        lambda
-            .get("rss", &lambda_event(bench, key), size)
-            .await?;
+        lambda.get("rss", &lambda_event(bench, key), size).await?;
         let kb = vm_hwm_kb(lambda.function.0.id()).ok_or("no /proc/<pid>/status")?;
         peaks.push(kb * 1024);
     }

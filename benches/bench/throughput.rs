@@ -1,17 +1,27 @@
-//! Local mode throughput: the emulator over HTTP against the store direct.
+//! Local mode throughput: the emulator over HTTP against the same SDK client
+//! straight to the store (the target), and against presigned GETs (context).
 
 use super::*;
 
 // --- local mode throughput --------------------------------------------------
 
-/// 1 KB GETs over HTTP: through the emulator, and presigned straight to the
-/// store, with one reqwest client and the same concurrency.
+/// 1 KB GETs: over HTTP through the emulator, with the SDK client straight to
+/// the store, and presigned over HTTP straight to the store; the same
+/// concurrency, rounds interleaved.
 pub(crate) async fn throughput(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), BoxError> {
     use aws_sdk_s3::presigning::PresigningConfig;
     const CONCURRENCY: usize = 16;
     const REQUESTS: usize = 3000;
     const ROUNDS: usize = 3;
-    let key = "get-1KB";
+    let key = "throughput-1KB";
+    bench
+        .client
+        .put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .body(Bytes::from(pattern(KB)).into())
+        .send()
+        .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let api = format!("http://{}/{BUCKET}/{key}", listener.local_addr()?);
     let serving = tokio::spawn(serve_gateway(listener, Arc::new(bench.gateway.clone())));
@@ -43,33 +53,43 @@ pub(crate) async fn throughput(bench: &Bench, rows: &mut Vec<Row>) -> Result<(),
     }
     let (p, d) = (proxy_rates[ROUNDS / 2], direct_rates[ROUNDS / 2]);
     let sdk = sdk_rates[ROUNDS / 2];
-    let ratio = p / d;
+    // The target compares like with like: a signed S3 call through the
+    // emulator against the same signed call straight to the store. Presigned
+    // GETs skip signing and the SDK: context only (docs/performance.md).
+    let ratio = p / sdk;
     rows.push(
         Row::new(
-            format!("Local mode: 1 KB GET/s over HTTP, {CONCURRENCY} concurrent (emulator vs presigned to store)"),
+            format!(
+                "Local mode: 1 KB GET/s over HTTP, {CONCURRENCY} concurrent: the emulator vs \
+                 the same aws-sdk-s3 client straight to the store"
+            ),
             format!("{p:.0}/s"),
         )
-        .direct(format!("{d:.0}/s"))
+        .direct(format!("{sdk:.0}/s"))
         .ratio(ratio)
-        .target(">= 0.80", ratio >= 0.8),
+        .target(">= 0.85", ratio >= 0.85),
     );
     rows.push(
         Row::new(
             format!(
-                "(context) the same 1 KB GETs with the aws-sdk-s3 client straight to the store, {CONCURRENCY} concurrent"
+                "(context) the emulator vs presigned GETs to the store (no signing, no SDK; \
+                 the former target, >= 0.80), {CONCURRENCY} concurrent"
+            ),
+            format!("{p:.0}/s"),
+        )
+        .direct(format!("{d:.0}/s"))
+        .ratio(p / d),
+    );
+    rows.push(
+        Row::new(
+            format!(
+                "(context) the aws-sdk-s3 client straight to the store vs presigned GETs, \
+                 {CONCURRENCY} concurrent"
             ),
             format!("{sdk:.0}/s"),
         )
         .direct(format!("{d:.0}/s"))
         .ratio(sdk / d),
-    );
-    rows.push(
-        Row::new(
-            "(context) the emulator against that aws-sdk-s3 client: what the proxy adds to a signed S3 call",
-            format!("{p:.0}/s"),
-        )
-        .direct(format!("{sdk:.0}/s"))
-        .ratio(p / sdk),
     );
     Ok(())
 }
@@ -103,7 +123,7 @@ async fn load_sdk(
 }
 
 /// `total` GETs of `url` from `concurrency` tasks; requests per second.
-async fn load(
+pub(crate) async fn load(
     http: &reqwest::Client,
     url: &str,
     concurrency: usize,

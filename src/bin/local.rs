@@ -1,7 +1,8 @@
-//! `s3-proxy-local`: the API locally (`make run`) or one event (`make invoke`).
+//! `s3-proxy-local`: the API locally (`make run`), one event (`make invoke`),
+//! or the embedded S3 store alone (`make store`).
 
 use clap::{Parser, Subcommand};
-use s3_proxy::local::{self, S3Endpoint};
+use s3_proxy::local::{self, S3Endpoint, server};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,12 +17,26 @@ struct Cli {
     /// Port to listen on.
     #[arg(long, env = "PORT", default_value_t = 3000)]
     port: u16,
-    /// Address to listen on (keep it on loopback: the local API has no IAM auth).
-    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    /// Address to listen on. Anything but loopback also needs --allow-remote:
+    /// the local API and store have no authentication of their own.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1", global = true)]
     host: IpAddr,
-    /// Folder of the embedded S3 store (kept across restarts).
+    /// Listen off loopback (with --host), knowing that anyone who can reach
+    /// the address can read, write and delete everything served.
+    #[arg(long, global = true)]
+    allow_remote: bool,
+    /// A host name to answer besides the address listened on and loopback
+    /// names (requests naming any other Host get 421). Repeatable.
+    #[arg(long = "allow-host", value_name = "NAME", global = true)]
+    allow_hosts: Vec<String>,
+    /// Folder of the embedded S3 store (kept across restarts; several
+    /// processes may use one folder at once).
     #[arg(long, env = "DATA", default_value = ".local-data", global = true)]
     data: PathBuf,
+    /// Port of the embedded store on 127.0.0.1 (where `cargo lambda watch`
+    /// looks); `make run` takes any free port if it is in use.
+    #[arg(long, env = "S3_PORT", default_value_t = 9100, global = true)]
+    s3_port: u16,
     /// The API Gateway stage name: paths work with and without `/<stage>`.
     #[arg(long, env = "STAGE", default_value = "prod")]
     stage: String,
@@ -36,11 +51,7 @@ enum Command {
     },
     /// Serves only the embedded S3 store (SigV4, static local credentials),
     /// e.g. for `cargo lambda watch` with AWS_ENDPOINT_URL_S3 pointing at it.
-    Store {
-        /// Port for the S3 endpoint.
-        #[arg(long, env = "S3_PORT", default_value_t = 9100)]
-        s3_port: u16,
-    },
+    Store,
 }
 
 #[tokio::main]
@@ -52,14 +63,28 @@ async fn main() -> ExitCode {
                 .await
                 .map(|json| println!("{json}"))
         }
-        Some(Command::Store { s3_port }) => {
+        Some(Command::Store) => {
             s3_proxy::telemetry::init_text();
-            local::serve_store(SocketAddr::new(cli.host, *s3_port), &cli.data).await
+            let addr = SocketAddr::new(cli.host, cli.s3_port);
+            match server::check_exposure(addr, cli.allow_remote) {
+                Ok(()) => local::serve_store(addr, &cli.data, &cli.allow_hosts).await,
+                Err(e) => Err(e.into()),
+            }
         }
         None => {
             s3_proxy::telemetry::init_text();
             let addr = SocketAddr::new(cli.host, cli.port);
-            local::run(addr, S3Endpoint::choose(cli.data.clone()), &cli.stage).await
+            match server::check_exposure(addr, cli.allow_remote) {
+                Ok(()) => {
+                    let listen = local::Listen {
+                        addr,
+                        names: cli.allow_hosts.clone(),
+                        store_port: cli.s3_port,
+                    };
+                    local::run(listen, S3Endpoint::choose(cli.data.clone()), &cli.stage).await
+                }
+                Err(e) => Err(e.into()),
+            }
         }
     };
     match result {

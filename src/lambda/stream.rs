@@ -26,16 +26,16 @@ use crate::app::App;
 use crate::stream::{StreamBody, Wire};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response};
+use http_body::Frame;
+use hyper_util::client::legacy::connect::HttpConnector;
 use lambda_runtime::tower::{Service, layer::layer_fn, service_fn};
 use lambda_runtime::{BoxFuture, Context, LambdaEvent, LambdaInvocation, Runtime};
 use lambda_runtime_api_client::body::Body;
-use hyper_util::client::legacy::connect::HttpConnector;
 use lambda_runtime_api_client::{PooledClient, build_request};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use bytes::Bytes;
-use http_body::Frame;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -164,7 +164,11 @@ async fn post(client: &PooledClient, request_id: &str, answer: Answer) -> Result
     let (response, _) = tokio::join!(client.call(request), sent);
     let status = response?.status();
     if !status.is_success() {
-        tracing::error!(request_id, status = status.as_u16(), "the Runtime API refused the answer");
+        tracing::error!(
+            request_id,
+            status = status.as_u16(),
+            "the Runtime API refused the answer"
+        );
     }
     Ok(())
 }

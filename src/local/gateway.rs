@@ -13,7 +13,9 @@
 //!   first Accept value matches binaryMediaTypes, else passed on as base64
 //!   text, exactly as API Gateway does;
 //! - 413 over 10 MB of request body or 6 MB of Lambda request payload, 502
-//!   "Internal server error" for a malformed or oversized Lambda response.
+//!   "Internal server error" for a malformed or oversized Lambda response;
+//!   these answers of API Gateway's own carry the CORS headers for an
+//!   allowed Origin, as the template's GatewayResponses do.
 //!
 //! IAM authorization is not emulated: the local API is open on loopback.
 
@@ -153,8 +155,26 @@ impl Gateway {
         }
     }
 
+    /// One of API Gateway's own answers (a GatewayResponse), with the CORS
+    /// headers for the request's Origin when it is allowed.
+    pub fn own_answer(&self, status: u16, message: &str, origin: Option<&str>) -> HttpResponse {
+        let mut out = HttpResponse::message(status, message);
+        let names: Vec<String> = out.headers.iter().map(|(n, _)| n.clone()).collect();
+        let cors = self
+            .app
+            .config
+            .cors
+            .answer_headers(origin, names.iter().map(String::as_str));
+        for (name, value) in cors {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            out.headers.push((name.as_str().to_string(), value));
+        }
+        out
+    }
+
     /// Serves one HTTP request end to end.
     pub async fn call(&self, req: HttpRequest) -> HttpResponse {
+        let origin = req.first_header("origin");
         let (event, context) = match self.invocation(&req) {
             Ok(invocation) => invocation,
             Err(refused) => return refused,
@@ -164,10 +184,10 @@ impl Gateway {
             Ok(json) => json,
             Err(e) => {
                 tracing::error!(error = %e, "the event did not parse");
-                return HttpResponse::message(502, "Internal server error");
+                return self.own_answer(502, "Internal server error", origin);
             }
         };
-        let mut out = self.response(&response, req.first_header("accept"));
+        let mut out = self.response(&response, req.first_header("accept"), origin);
         out.headers.push(("x-amzn-requestid".into(), request_id));
         out
     }
@@ -179,15 +199,17 @@ impl Gateway {
         req: &HttpRequest,
     ) -> Result<(String, lambda_http::Context), HttpResponse> {
         let request_id = new_request_id();
+        let origin = req.first_header("origin");
         if req.body.len() > API_GATEWAY_LIMIT {
-            return Err(HttpResponse::message(413, "Request Too Long"));
+            return Err(self.own_answer(413, "Request Too Long", origin));
         }
         let event = self.event_json(req, &request_id);
         if event.len() > LAMBDA_PAYLOAD_LIMIT {
-            return Err(HttpResponse::message(
+            return Err(self.own_answer(
                 413,
                 "Request Too Long: the Lambda request payload limit is 6 MB; \
                  upload large objects with a presigned URL (POST /{folder}/{item}?uploads)",
+                origin,
             ));
         }
         let mut context = lambda_http::Context::default();
@@ -258,7 +280,9 @@ impl Gateway {
         context.http_method = method.clone();
         context.stage = Some(self.stage.clone());
         context.request_id = Some(request_id.into());
-        context.path = Some(format!("/{}{}", self.stage, path));
+        // The path as the client sent it, stage included or not (the HTML
+        // index's links follow it).
+        context.path = Some(raw_path.to_string());
         context.protocol = Some("HTTP/1.1".into());
         context.request_time_epoch = now.as_millis() as i64;
         context.domain_name = Some(req.first_header("host").unwrap_or("127.0.0.1").into());
@@ -294,8 +318,13 @@ impl Gateway {
     }
 
     /// Turns the Lambda's response JSON into what the client receives.
-    pub fn response(&self, lambda_json: &str, accept: Option<&str>) -> HttpResponse {
-        let internal = || HttpResponse::message(502, "Internal server error");
+    pub fn response(
+        &self,
+        lambda_json: &str,
+        accept: Option<&str>,
+        origin: Option<&str>,
+    ) -> HttpResponse {
+        let internal = || self.own_answer(502, "Internal server error", origin);
         if lambda_json.len() > LAMBDA_PAYLOAD_LIMIT {
             tracing::error!(
                 bytes = lambda_json.len(),

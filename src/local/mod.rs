@@ -1,9 +1,10 @@
 //! Local mode (`make run`, `make invoke`): the API as the deployed stage
 //! serves it, on a laptop, without AWS or Docker.
 //!
-//! - [`store`]: s3s-fs wrapped to behave like S3 where the proxy relies on it.
-//! - [`server`]: the store on loopback, and S3 clients that never probe
-//!   instance metadata.
+//! - [`store`]: the embedded S3 store (s3s for the protocol, SQLite and blob
+//!   files for storage; docs/local-store.md).
+//! - [`server`]: the store on loopback, the guarded accept loop (Host check,
+//!   timeouts, backoff), and S3 clients that never probe instance metadata.
 //! - [`gateway`]: the API Gateway REST emulator around the same handler the
 //!   Lambda runs ([`crate::lambda::invoke_json`]), called in-process;
 //!   [`stream`]: the same in stream mode (`RESPONSE_MODE=stream`).
@@ -51,9 +52,26 @@ pub async fn app_for(
     endpoint: S3Endpoint,
     config: Config,
 ) -> Result<(App, Option<server::Running>), Box<dyn std::error::Error + Send + Sync>> {
-    match endpoint {
+    app_with_store_at(
+        endpoint,
+        config,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        false,
+    )
+    .await
+}
+
+/// [`app_for`] with the embedded store (if any) on `store_addr`; `sweep`:
+/// clear what crashes left in the data folder (long-running servers only).
+async fn app_with_store_at(
+    backend: S3Endpoint,
+    config: Config,
+    store_addr: SocketAddr,
+    sweep: bool,
+) -> Result<(App, Option<server::Running>), Box<dyn std::error::Error + Send + Sync>> {
+    match backend {
         S3Endpoint::Embedded(data) => {
-            let store = server::start_store(&data, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            let store = server::start_store_with(&data, store_addr, &[], sweep).await?;
             let client = server::local_client(&store.url(), config.backend_timeout);
             Ok((App::new(config, client), Some(store)))
         }
@@ -94,12 +112,30 @@ pub async fn serve_gateway(listener: tokio::net::TcpListener, gateway: Arc<Gatew
 /// A buffered answer, or a streamed one relayed as it comes.
 type GatewayBody = Either<Full<Bytes>, stream::Relay>;
 
+/// [`serve_gateway`] with explicit host names and limits.
+pub async fn serve_gateway_with(
+    listener: tokio::net::TcpListener,
+    gateway: Arc<Gateway>,
+    guard: server::Guard,
+) {
+    let service = hyper::service::service_fn(move |req| {
+        let gateway = gateway.clone();
+        async move { Ok::<_, Infallible>(handle_http(&gateway, req).await) }
+    });
+    server::serve_with(listener, service, guard).await
+}
+
 async fn handle_http(
     gateway: &Gateway,
     req: http::Request<Incoming>,
 ) -> http::Response<GatewayBody> {
     let (parts, body) = req.into_parts();
     let head = parts.method == http::Method::HEAD;
+    let origin = parts
+        .headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let too_long = || gateway.own_answer(413, "Request Too Long", origin);
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -145,14 +181,6 @@ fn relayed(response: stream::StreamedResponse) -> http::Response<GatewayBody> {
     http_response(response.status, response.headers.into_iter(), body)
 }
 
-fn too_long() -> HttpResponse {
-    HttpResponse {
-        status: 413,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: br#"{"message":"Request Too Long"}"#.to_vec(),
-    }
-}
-
 fn to_hyper(response: HttpResponse, head: bool) -> http::Response<Full<Bytes>> {
     let body = Full::new(Bytes::from(response.body));
     // hyper sets Content-Length from the body, except for HEAD, where the
@@ -182,27 +210,59 @@ fn http_response<B>(
     out
 }
 
-/// `make run`: the emulator on `addr`, over the chosen backend.
+/// Where `make run` listens and whom it answers.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// The emulator's address.
+    pub addr: SocketAddr,
+    /// Extra `Host` names to answer (besides the address and loopback names).
+    pub names: Vec<String>,
+    /// The embedded store's port on 127.0.0.1 (for `cargo lambda watch`);
+    /// any free port if this one is taken.
+    pub store_port: u16,
+}
+
+/// `make run`: the emulator on `listen.addr`, over the chosen backend.
 pub async fn run(
-    addr: SocketAddr,
-    endpoint: S3Endpoint,
+    listen: Listen,
+    backend: S3Endpoint,
     stage: &str,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let config = Config::from_env()?;
-    let description = match &endpoint {
+    let embedded = matches!(backend, S3Endpoint::Embedded(_));
+    let description = match &backend {
         S3Endpoint::Embedded(data) => format!("embedded S3 store in {}/", data.display()),
         S3Endpoint::Environment => format!(
             "S3 endpoint {}",
             std::env::var("AWS_ENDPOINT_URL_S3").unwrap_or_default()
         ),
     };
-    let listener = server::bind(addr).await?;
-    let (app, _store) = app_for(endpoint, config).await?;
+    let listener = server::bind(listen.addr).await?;
+    let wanted = SocketAddr::from(([127, 0, 0, 1], listen.store_port));
+    // The store's fixed port is where `cargo lambda watch` looks; another
+    // process (`make store`) may serve the same folder there already.
+    let store_addr = match std::net::TcpListener::bind(wanted) {
+        Ok(probe) => {
+            drop(probe);
+            wanted
+        }
+        Err(_) => SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    let (app, store) = app_with_store_at(backend, config, store_addr, true).await?;
     let gateway = Arc::new(Gateway::new(Arc::new(app), stage));
     let base = format!("http://{}", listener.local_addr()?);
     println!(
         "s3-proxy: API Gateway REST emulator on {base}/ (stage /{stage}/ or none), {description}"
     );
+    if let (true, Some(store)) = (embedded, &store) {
+        println!(
+            "S3 endpoint of the store: {} (access key {}, secret {}, region {})",
+            store.url(),
+            server::LOCAL_ACCESS_KEY,
+            server::LOCAL_SECRET_KEY,
+            server::LOCAL_REGION
+        );
+    }
     match gateway.app.config.response_mode {
         ResponseMode::Buffered => println!("binaryMediaTypes: {}", gateway.binary),
         ResponseMode::Stream => println!(
@@ -210,11 +270,26 @@ pub async fn run(
             gateway.app.config.stream_max_bytes
         ),
     }
+    let cors = &gateway.app.config.cors;
+    match &cors.origins {
+        crate::cors::Origins::Off => {
+            println!("CORS: off (set CORS_ALLOW_ORIGINS to call it from a web page)")
+        }
+        crate::cors::Origins::Any => println!("CORS: any origin (*)"),
+        crate::cors::Origins::List(list) => println!("CORS: {}", list.join(", ")),
+    }
+    if gateway.app.config.html_index {
+        println!("HTML index: open {base}/ in a browser");
+    }
     println!("Try:");
     println!("  curl -X PUT {base}/my-bucket");
     println!("  curl -T photo.png -H 'Content-Type: image/png' {base}/my-bucket/photos/photo.png");
     println!("  curl {base}/my-bucket");
-    let serving = tokio::spawn(serve_gateway(listener, gateway));
+    let guard = server::Guard {
+        hosts: server::Hosts::new(listen.addr.ip(), &listen.names),
+        limits: server::Limits::default(),
+    };
+    let serving = tokio::spawn(serve_gateway_with(listener, gateway, guard));
     tokio::select! {
         _ = serving => {}
         _ = tokio::signal::ctrl_c() => println!("stopped"),
@@ -235,12 +310,14 @@ pub async fn invoke(
     Ok(crate::lambda::invoke_json(&app, &event, context).await?)
 }
 
-/// `make store`: only the embedded S3 store, until Ctrl-C.
+/// `make store`: only the embedded S3 store, until Ctrl-C. Other processes
+/// (`make run`, `make invoke`) may use the same folder meanwhile.
 pub async fn serve_store(
     addr: SocketAddr,
     data: &std::path::Path,
+    names: &[String],
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let store = server::start_store(data, addr).await?;
+    let store = server::start_store_with(data, addr, names, true).await?;
     println!(
         "s3-proxy: embedded S3 store on {} over {}/ (access key {}, secret {}, region {})",
         store.url(),

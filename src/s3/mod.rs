@@ -12,10 +12,11 @@
 
 mod buckets;
 pub mod client;
+mod object_body;
 mod objects;
 mod uploads;
 
-pub use objects::{ObjectBody, ObjectGet};
+pub use object_body::{ObjectBody, ObjectGet};
 
 use crate::error::ApiError;
 use crate::operation::Operation;
@@ -42,13 +43,17 @@ pub struct Backend {
 
 impl Backend {
     pub fn new(client: Client, inline_limit: usize, presign_expiry: Duration) -> Self {
-        let config = client
-            .config()
-            .to_builder()
-            .interceptor(ResponseDate)
-            .build();
+        Self::from_conf(client.config().to_builder(), inline_limit, presign_expiry)
+    }
+
+    /// The client built from `config` (once: a build parses the trust roots).
+    pub fn from_conf(
+        config: aws_sdk_s3::config::Builder,
+        inline_limit: usize,
+        presign_expiry: Duration,
+    ) -> Self {
         Self {
-            client: Client::from_conf(config),
+            client: Client::from_conf(config.interceptor(ResponseDate).build()),
             inline_limit,
             presign_expiry,
         }
@@ -58,36 +63,47 @@ impl Backend {
         &self.client
     }
 
-    /// Performs one operation.
-    pub async fn execute(&self, op: Operation) -> Result<Outcome, ApiError> {
+    /// Performs one operation. `owner`, when given, is the account every
+    /// call names as the bucket's owner (`ExpectedBucketOwner`): S3 refuses
+    /// (403) a bucket of another account.
+    pub async fn execute(&self, op: Operation, owner: Option<&str>) -> Result<Outcome, ApiError> {
         match op {
             Operation::ListBuckets => self.list_buckets().await,
-            Operation::ListObjectsV2 { bucket, list } => self.list_objects_v2(bucket, list).await,
+            Operation::ListObjectsV2 { bucket, list } => {
+                self.list_objects_v2(bucket, list, owner).await
+            }
             Operation::CreateBucket {
                 bucket,
                 location,
                 acl,
             } => self.create_bucket(bucket, location, acl).await,
-            Operation::DeleteBucket { bucket } => self.delete_bucket(bucket).await,
-            Operation::GetObject(read) => self.get_object(read).await,
-            Operation::HeadObject(read) => self.head_object(read).await,
-            Operation::PutObject(put) => self.put_object(*put).await,
-            Operation::DeleteObject { bucket, key } => self.delete_object(bucket, key).await,
-            Operation::PresignUpload(request) => self.presign_upload(request).await,
+            Operation::DeleteBucket { bucket } => self.delete_bucket(bucket, owner).await,
+            Operation::GetObject(read) => self.get_object(read, owner).await,
+            Operation::HeadObject(read) => self.head_object(read, owner).await,
+            Operation::PutObject(put) => self.put_object(*put, owner).await,
+            Operation::DeleteObject {
+                bucket,
+                key,
+                version_id,
+            } => self.delete_object(bucket, key, version_id, owner).await,
+            Operation::PresignUpload(request) => self.presign_upload(request, owner).await,
             Operation::CompleteMultipartUpload {
                 bucket,
                 key,
                 upload_id,
                 parts,
             } => {
-                self.complete_multipart_upload(bucket, key, upload_id, parts)
+                self.complete_multipart_upload(bucket, key, upload_id, parts, owner)
                     .await
             }
             Operation::AbortMultipartUpload {
                 bucket,
                 key,
                 upload_id,
-            } => self.abort_multipart_upload(bucket, key, upload_id).await,
+            } => {
+                self.abort_multipart_upload(bucket, key, upload_id, owner)
+                    .await
+            }
         }
     }
 

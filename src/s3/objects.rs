@@ -1,20 +1,19 @@
 //! Object calls: GetObject (or a presigned GET when the object is too large
 //! to inline), HeadObject, PutObject, DeleteObject.
 
+use super::object_body::{ObjectBody, ObjectGet};
 use super::{Backend, http_date, http_date_string, with_date};
 use crate::error::ApiError;
 use crate::operation::{ChecksumAlgorithm, ObjectRead, PutObject, ResponseOverrides};
-use crate::outcome::{ObjectMeta, Outcome, Stored};
+use crate::outcome::{EncryptionHeaders, ObjectMeta, Outcome, Stored};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm as SdkChecksum, ObjectCannedAcl, StorageClass};
-use bytes::{Bytes, BytesMut};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm as SdkChecksum, ChecksumMode, ObjectCannedAcl, ServerSideEncryption,
+    StorageClass,
+};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::time::Sleep;
 
 /// GetObjectOutput and HeadObjectOutput name the object's headers alike.
 macro_rules! object_meta {
@@ -35,59 +34,58 @@ macro_rules! object_meta {
             version_id: $out.version_id.clone(),
             metadata: sorted($out.metadata.clone()),
             request_id: $out.request_id().map(str::to_string),
+            encryption: encryption_headers!($out),
+            checksums: checksums!($out),
+            tag_count: $out.tag_count,
         }
     };
 }
 
-impl Backend {
-    pub(super) async fn get_object(&self, read: ObjectRead) -> Result<Outcome, ApiError> {
-        let (meta, body) = self.send_get_object(&read).await?;
-        if meta.content_length > self.inline_limit as i64 {
-            // Too big for a Lambda answer: drop the stream unread and send the
-            // client to S3 itself.
-            drop(body);
-            let url = self.presign_get(&read).await?;
-            return Ok(Outcome::TooLargeToInline { url, meta });
+/// The `x-amz-server-side-encryption*` of an output.
+macro_rules! encryption_headers {
+    ($out:expr) => {
+        EncryptionHeaders {
+            algorithm: $out
+                .server_side_encryption
+                .as_ref()
+                .map(|s| s.as_str().to_string()),
+            kms_key_id: $out.ssekms_key_id.clone(),
+            bucket_key_enabled: $out.bucket_key_enabled,
+            customer_algorithm: $out.sse_customer_algorithm.clone(),
+            customer_key_md5: $out.sse_customer_key_md5.clone(),
         }
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| ApiError::Internal(format!("reading the object body: {e}")))?
-            .into_bytes();
-        Ok(Outcome::Object { meta, body })
-    }
+    };
+}
 
-    /// A GetObject whose body is read as it comes (stream mode): S3's answer
-    /// up to `max` bytes, else (unread) a presigned URL, as
-    /// [`Outcome::TooLargeToInline`]. A chunk must come within `idle`.
-    pub async fn get_object_streamed(
-        &self,
-        read: ObjectRead,
-        max: u64,
-        idle: Duration,
-    ) -> Result<ObjectGet, ApiError> {
-        let (meta, body) = self.send_get_object(&read).await?;
-        let length = u64::try_from(meta.content_length).unwrap_or_default();
-        if length > max {
-            drop(body);
-            let url = self.presign_get(&read).await?;
-            return Ok(ObjectGet::Done(Outcome::TooLargeToInline { url, meta }));
-        }
-        let body = Box::new(ObjectBody::new(body, length, idle));
-        Ok(ObjectGet::Streamed { meta, body })
-    }
+/// The `x-amz-checksum-*` of an output.
+macro_rules! checksums {
+    ($out:expr) => {
+        ChecksumAlgorithm::ALL
+            .into_iter()
+            .filter_map(|algorithm| {
+                let value = match algorithm {
+                    ChecksumAlgorithm::Crc32 => &$out.checksum_crc32,
+                    ChecksumAlgorithm::Crc32c => &$out.checksum_crc32_c,
+                    ChecksumAlgorithm::Crc64Nvme => &$out.checksum_crc64_nvme,
+                    ChecksumAlgorithm::Sha1 => &$out.checksum_sha1,
+                    ChecksumAlgorithm::Sha256 => &$out.checksum_sha256,
+                };
+                value.clone().map(|v| (algorithm.header(), v))
+            })
+            .collect::<Vec<_>>()
+    };
+}
 
-    /// Sends a GetObject: the object's headers, and its body unread.
-    async fn send_get_object(
-        &self,
-        read: &ObjectRead,
-    ) -> Result<(ObjectMeta, ByteStream), ApiError> {
-        let o = &read.overrides;
-        let request = self
-            .client
-            .get_object()
+/// GetObject and HeadObject take the same conditions, overrides and keys:
+/// everything an [`ObjectRead`] carries.
+macro_rules! read_request {
+    ($builder:expr, $read:expr, $owner:expr) => {{
+        let (read, o) = (&$read, &$read.overrides);
+        let key = read.customer_key.as_ref();
+        $builder
             .bucket(&read.bucket)
             .key(&read.key)
+            .set_version_id(read.version_id.clone())
             .set_range(read.range.clone())
             .set_if_match(read.if_match.clone())
             .set_if_none_match(read.if_none_match.clone())
@@ -98,47 +96,122 @@ impl Backend {
             .set_response_content_encoding(o.content_encoding.clone())
             .set_response_content_language(o.content_language.clone())
             .set_response_content_type(o.content_type.clone())
-            .set_response_expires(o.expires.as_deref().and_then(http_date));
+            .set_response_expires(o.expires.as_deref().and_then(http_date))
+            .set_sse_customer_algorithm(key.map(|k| k.algorithm.clone()))
+            .set_sse_customer_key(key.map(|k| k.key.clone()))
+            .set_sse_customer_key_md5(key.map(|k| k.key_md5.clone()))
+            .set_checksum_mode(read.checksum_mode.then_some(ChecksumMode::Enabled))
+            .set_expected_bucket_owner($owner.map(str::to_string))
+    }};
+}
+
+impl Backend {
+    pub(super) async fn get_object(
+        &self,
+        read: ObjectRead,
+        owner: Option<&str>,
+    ) -> Result<Outcome, ApiError> {
+        let request = read_request!(self.client.get_object(), read, owner);
         let (out, date) = with_date(request.send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
-        let meta = object_meta!(out, date);
+        let meta = checksums_if_asked(object_meta!(out, date), &read);
         // S3 applies response-* overrides itself; applying them here too
         // keeps them for S3-compatible stores that do not.
-        Ok((apply_overrides(meta, &read.overrides), out.body))
+        let meta = apply_overrides(meta, &read.overrides);
+        if meta.content_length > self.inline_limit as i64 {
+            // Too big for a Lambda answer: drop the stream unread and send the
+            // client to S3 itself.
+            drop(out.body);
+            return self.redirect(&read, meta).await;
+        }
+        let body = out.body.collect().await.map_err(body_error)?.into_bytes();
+        if read.inline_as_text && json_text_len(&body) > base64_len(self.inline_limit) {
+            // As JSON text (quotes and control characters escaped) it would
+            // not fit where its base64 would: the Lambda answer's limit.
+            return self.redirect(&read, meta).await;
+        }
+        Ok(Outcome::Object { meta, body })
     }
 
-    async fn presign_get(&self, read: &ObjectRead) -> Result<String, ApiError> {
+    /// A GetObject whose body is read as it comes (stream mode): S3's answer
+    /// up to `max` bytes, else (unread) the presigned URL of
+    /// [`Outcome::TooLargeToInline`]. S3 must send each chunk within `idle`.
+    pub async fn get_object_streamed(
+        &self,
+        read: ObjectRead,
+        owner: Option<&str>,
+        max: u64,
+        idle: Duration,
+    ) -> Result<ObjectGet, ApiError> {
+        let request = read_request!(self.client.get_object(), read, owner);
+        let (out, date) = with_date(request.send()).await;
+        let out = out.map_err(ApiError::from_sdk)?;
+        let meta = checksums_if_asked(object_meta!(out, date), &read);
+        let meta = apply_overrides(meta, &read.overrides);
+        let length = u64::try_from(meta.content_length).unwrap_or_default();
+        if length > max {
+            drop(out.body);
+            return self.redirect(&read, meta).await.map(ObjectGet::Done);
+        }
+        let body = Box::new(ObjectBody::new(out.body, length, idle));
+        Ok(ObjectGet::Streamed { meta, body })
+    }
+
+    /// The answer for an object the Lambda payload cannot carry: a presigned
+    /// GET, with the same version and response overrides.
+    async fn redirect(&self, read: &ObjectRead, meta: ObjectMeta) -> Result<Outcome, ApiError> {
+        if read.customer_key.is_some() {
+            // A presigned URL cannot carry the client's key, and a client
+            // following a redirect does not send it again.
+            return Err(ApiError::InvalidArgument(format!(
+                "the object is encrypted with a customer key (SSE-C) and is larger than this \
+                 API answers inline ({} bytes): GET it from S3 with the key",
+                self.inline_limit
+            )));
+        }
         let o = &read.overrides;
         let presigned = self
             .client
             .get_object()
             .bucket(&read.bucket)
             .key(&read.key)
+            .set_version_id(read.version_id.clone())
+            .set_response_cache_control(o.cache_control.clone())
             .set_response_content_disposition(o.content_disposition.clone())
+            .set_response_content_encoding(o.content_encoding.clone())
+            .set_response_content_language(o.content_language.clone())
             .set_response_content_type(o.content_type.clone())
+            .set_response_expires(o.expires.as_deref().and_then(http_date))
             .presigned(self.presigning()?)
             .await
             .map_err(|e| ApiError::Internal(format!("presigning: {e:?}")))?;
-        Ok(presigned.uri().to_string())
+        Ok(Outcome::TooLargeToInline {
+            url: presigned.uri().to_string(),
+            meta,
+        })
     }
 
-    pub(super) async fn head_object(&self, read: ObjectRead) -> Result<Outcome, ApiError> {
-        let request = self
-            .client
-            .head_object()
-            .bucket(&read.bucket)
-            .key(&read.key)
-            .set_range(read.range)
-            .set_if_match(read.if_match)
-            .set_if_none_match(read.if_none_match)
-            .set_if_modified_since(read.if_modified_since.as_deref().and_then(http_date))
-            .set_if_unmodified_since(read.if_unmodified_since.as_deref().and_then(http_date));
+    pub(super) async fn head_object(
+        &self,
+        read: ObjectRead,
+        owner: Option<&str>,
+    ) -> Result<Outcome, ApiError> {
+        let request = read_request!(self.client.head_object(), read, owner);
         let (out, date) = with_date(request.send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
-        Ok(Outcome::ObjectHead(object_meta!(out, date)))
+        let meta = checksums_if_asked(object_meta!(out, date), &read);
+        let meta = apply_overrides(meta, &read.overrides);
+        Ok(Outcome::ObjectHead(head_range(
+            meta,
+            read.range.as_deref(),
+        )?))
     }
 
-    pub(super) async fn put_object(&self, put: PutObject) -> Result<Outcome, ApiError> {
+    pub(super) async fn put_object(
+        &self,
+        put: PutObject,
+        owner: Option<&str>,
+    ) -> Result<Outcome, ApiError> {
         let expires = match put.expires.as_deref() {
             None => None,
             Some(v) => Some(http_date(v).ok_or_else(|| {
@@ -147,6 +220,10 @@ impl Backend {
         };
         let metadata: Option<HashMap<String, String>> =
             (!put.metadata.is_empty()).then(|| put.metadata.into_iter().collect());
+        let sse = put.encryption;
+        let key = put.customer_key;
+        let asked = sse.as_ref().map(|s| s.algorithm.clone());
+        let asked_customer_key = key.is_some();
         let mut request = self
             .client
             .put_object()
@@ -163,7 +240,20 @@ impl Backend {
             .set_acl(put.acl.as_deref().map(ObjectCannedAcl::from))
             .set_storage_class(put.storage_class.as_deref().map(StorageClass::from))
             .set_content_md5(put.content_md5)
-            .set_if_none_match(put.if_none_match);
+            .set_if_match(put.if_match)
+            .set_if_none_match(put.if_none_match)
+            .set_tagging(put.tagging)
+            .set_server_side_encryption(
+                sse.as_ref()
+                    .map(|s| ServerSideEncryption::from(s.algorithm.as_str())),
+            )
+            .set_ssekms_key_id(sse.as_ref().and_then(|s| s.kms_key_id.clone()))
+            .set_ssekms_encryption_context(sse.as_ref().and_then(|s| s.context.clone()))
+            .set_bucket_key_enabled(sse.as_ref().and_then(|s| s.bucket_key_enabled))
+            .set_sse_customer_algorithm(key.as_ref().map(|k| k.algorithm.clone()))
+            .set_sse_customer_key(key.as_ref().map(|k| k.key.clone()))
+            .set_sse_customer_key_md5(key.map(|k| k.key_md5))
+            .set_expected_bucket_owner(owner.map(str::to_string));
         for checksum in put.checksums {
             let value = checksum.value;
             request = match checksum.algorithm {
@@ -186,25 +276,21 @@ impl Backend {
         }
         let (out, date) = with_date(request.body(ByteStream::from(put.body)).send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
-        let checksums = ChecksumAlgorithm::ALL
-            .into_iter()
-            .filter_map(|algorithm| {
-                let value = match algorithm {
-                    ChecksumAlgorithm::Crc32 => out.checksum_crc32(),
-                    ChecksumAlgorithm::Crc32c => out.checksum_crc32_c(),
-                    ChecksumAlgorithm::Crc64Nvme => out.checksum_crc64_nvme(),
-                    ChecksumAlgorithm::Sha1 => out.checksum_sha1(),
-                    ChecksumAlgorithm::Sha256 => out.checksum_sha256(),
-                };
-                value.map(|v| (algorithm.header(), v.to_string()))
-            })
-            .collect();
+        if let Some(asked) = asked
+            && out.server_side_encryption.is_none()
+        {
+            return Err(ApiError::EncryptionNotConfirmed(asked));
+        }
+        if asked_customer_key && out.sse_customer_algorithm.is_none() {
+            return Err(ApiError::EncryptionNotConfirmed("SSE-C".into()));
+        }
         Ok(Outcome::ObjectStored(Stored {
-            etag: out.e_tag().map(str::to_string),
-            version_id: out.version_id().map(str::to_string),
+            etag: out.e_tag.clone(),
+            version_id: out.version_id.clone(),
             request_id: out.request_id().map(str::to_string),
             date,
-            checksums,
+            checksums: checksums!(out),
+            encryption: encryption_headers!(out),
         }))
     }
 
@@ -212,19 +298,132 @@ impl Backend {
         &self,
         bucket: String,
         key: String,
+        version_id: Option<String>,
+        owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
+        if let Some(version) = version_id.as_deref().filter(|v| *v != "null")
+            && !self.version_exists(&bucket, &key, version, owner).await?
+        {
+            // S3 removes nothing and answers success. (Some S3-compatible
+            // stores ignore versionId and would delete the current object:
+            // the proxy never lets a DELETE of a version touch another.)
+            return Ok(Outcome::ObjectDeleted {
+                version_id: None,
+                delete_marker: false,
+            });
+        }
         let out = self
             .client
             .delete_object()
             .bucket(bucket)
             .key(key)
+            .set_version_id(version_id)
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .send()
             .await
             .map_err(ApiError::from_sdk)?;
         Ok(Outcome::ObjectDeleted {
             version_id: out.version_id,
+            delete_marker: out.delete_marker.unwrap_or(false),
         })
     }
+}
+
+impl Backend {
+    /// Does this version of the object exist (a delete marker counts)?
+    async fn version_exists(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: &str,
+        owner: Option<&str>,
+    ) -> Result<bool, ApiError> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .set_expected_bucket_owner(owner.map(str::to_string))
+            .send()
+            .await;
+        match head.map_err(ApiError::from_sdk) {
+            Ok(_) => Ok(true),
+            Err(err) => match err.status().as_u16() {
+                404 => Ok(false),
+                // HEAD of a delete marker: it exists, and may be deleted.
+                405 => Ok(true),
+                // (A HEAD answer has no body to name the fault: S3's.)
+                400 => Err(ApiError::InvalidArgument(
+                    "Invalid version id specified".into(),
+                )),
+                _ => Err(err),
+            },
+        }
+    }
+}
+
+/// An object body that could not be read whole. A checksum that does not
+/// match means the storage sent corrupted bytes (which checksum, in the log).
+fn body_error(err: aws_sdk_s3::primitives::ByteStreamError) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = source {
+        if let Some(mismatch) = e.downcast_ref::<aws_smithy_checksums::body::validate::Error>() {
+            return ApiError::CorruptedBody(mismatch.to_string());
+        }
+        source = e.source();
+    }
+    ApiError::BadBackendAnswer(format!("reading the object body: {err}"))
+}
+
+/// HeadObject with a Range answers 206 with Content-Range, as S3 does. A
+/// store that ignores Range on HEAD still answered the object's size: the
+/// range is applied to it here.
+fn head_range(mut meta: ObjectMeta, range: Option<&str>) -> Result<ObjectMeta, ApiError> {
+    let Some(range) = range else {
+        return Ok(meta);
+    };
+    if meta.content_range.is_some() {
+        return Ok(meta);
+    }
+    let size = meta.content_length.max(0) as u64;
+    let (first, last) = resolve_range(range, size).ok_or_else(|| ApiError::S3 {
+        status: 416,
+        code: "InvalidRange".into(),
+        message: "The requested range is not satisfiable".into(),
+        request_id: meta.request_id.clone(),
+    })?;
+    meta.content_range = Some(format!("bytes {first}-{last}/{size}"));
+    meta.content_length = (last - first + 1) as i64;
+    Ok(meta)
+}
+
+/// The bytes a valid `bytes=` range selects of an object of `size` bytes,
+/// or `None` when it selects none (416).
+fn resolve_range(range: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = range.trim().strip_prefix("bytes=")?;
+    let (first, last) = spec.trim().split_once('-')?;
+    let (first, last) = (first.trim(), last.trim());
+    if first.is_empty() {
+        let suffix: u64 = last.parse().ok()?;
+        return (size > 0 && suffix > 0).then(|| (size.saturating_sub(suffix), size - 1));
+    }
+    let first: u64 = first.parse().ok()?;
+    let last = if last.is_empty() {
+        size.checked_sub(1)?
+    } else {
+        last.parse::<u64>().ok()?.min(size.checked_sub(1)?)
+    };
+    (first <= last).then_some((first, last))
+}
+
+/// S3 answers an object's checksums to `x-amz-checksum-mode: ENABLED`;
+/// some stores send them always: GET and HEAD answer them only when asked.
+fn checksums_if_asked(mut meta: ObjectMeta, read: &ObjectRead) -> ObjectMeta {
+    if !read.checksum_mode {
+        meta.checksums.clear();
+    }
+    meta
 }
 
 fn apply_overrides(mut meta: ObjectMeta, overrides: &ResponseOverrides) -> ObjectMeta {
@@ -253,156 +452,57 @@ fn sorted(metadata: Option<HashMap<String, String>>) -> Vec<(String, String)> {
     pairs
 }
 
-/// A GetObject in stream mode.
-#[derive(Debug)]
-pub enum ObjectGet {
-    /// The object's headers, its body still to read.
-    Streamed {
-        meta: ObjectMeta,
-        body: Box<ObjectBody>,
-    },
-    /// Answered without a body to stream (an object over the stream limit).
-    Done(Outcome),
+/// The length of `bytes` as a JSON string's contents once escaped, as
+/// serde_json escapes them (`"` and `\` take two characters, other control
+/// characters up to six).
+fn json_text_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
 }
 
-/// The body of S3's GetObject answer, read chunk by chunk: never held whole.
-#[derive(Debug)]
-pub struct ObjectBody {
-    body: ByteStream,
-    /// Bytes S3 announced (Content-Length) and has not sent yet.
-    remaining: u64,
-    /// How long S3 may keep the next chunk waiting, and until when.
-    idle: Duration,
-    deadline: Pin<Box<Sleep>>,
-    /// Chunks gathered to be sent on together.
-    batch: Batch,
-    /// Resting [`PACE`] before reading on, after a small batch.
-    resting: bool,
-    pace: Pin<Box<Sleep>>,
-    /// An error met while gathering a batch, for after the batch.
-    failed: Option<ApiError>,
-    ended: bool,
+/// The length of the base64 of `n` bytes.
+fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
 }
 
-/// Chunks S3 has already delivered are sent on together, up to this size:
-/// S3's arrive as the HTTP client reads them (8 KB each on loopback), and
-/// every chunk sent on costs a wake-up and a write, here and at the reader.
-const BATCH: usize = 256 * 1024;
-/// After a batch smaller than this, reading rests [`PACE`] (the batch itself,
-/// the first one included, goes at once).
-const MIN_BATCH: usize = 64 * 1024;
-const PACE: Duration = Duration::from_millis(1);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl ObjectBody {
-    fn new(body: ByteStream, length: u64, idle: Duration) -> Self {
-        Self {
-            body,
-            remaining: length,
-            idle,
-            deadline: Box::pin(tokio::time::sleep(idle)),
-            batch: Batch::default(),
-            resting: false,
-            pace: Box::pin(tokio::time::sleep(Duration::ZERO)),
-            failed: None,
-            ended: false,
+    #[test]
+    fn ranges_resolve_as_s3_resolves_them() {
+        let cases = [
+            ("bytes=0-1", 10, Some((0, 1))),
+            ("bytes=8-", 10, Some((8, 9))),
+            ("bytes=5-100", 10, Some((5, 9))),
+            ("bytes=-3", 10, Some((7, 9))),
+            ("bytes=-30", 10, Some((0, 9))),
+            ("bytes=10-", 10, None),
+            ("bytes=0-0", 0, None),
+            ("bytes=-1", 0, None),
+        ];
+        for (range, size, expected) in cases {
+            assert_eq!(resolve_range(range, size), expected, "{range} of {size}");
         }
     }
 
-    /// The next chunk: what S3 has delivered so far (up to [`BATCH`] bytes),
-    /// without waiting for more; `None` once S3 sent every byte it
-    /// announced. A body that ends short, fails, or stalls longer than the
-    /// idle time is an error: the answer must not look complete.
-    pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
-        if let Some(error) = self.failed.take() {
-            return Poll::Ready(Some(Err(error)));
+    #[test]
+    fn escaped_text_is_measured_as_json_writes_it() {
+        for text in [
+            "plain",
+            "quote \" and \\ slash",
+            "tab\t nl\n",
+            "\u{1}\u{1f}é",
+        ] {
+            let json = serde_json::to_string(text).unwrap();
+            assert_eq!(json_text_len(text.as_bytes()), json.len() - 2, "{text:?}");
         }
-        if self.resting {
-            std::task::ready!(self.pace.as_mut().poll(cx));
-            self.resting = false;
-        }
-        while self.batch.len() < BATCH && !self.ended {
-            let error = match Pin::new(&mut self.body).poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => {
-                    self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
-                    self.batch.push(chunk);
-                    continue;
-                }
-                Poll::Ready(Some(Err(e))) => format!("reading the object body: {e}"),
-                Poll::Ready(None) if self.remaining > 0 => {
-                    format!("S3 ended the body {} bytes short", self.remaining)
-                }
-                Poll::Ready(None) => {
-                    self.ended = true;
-                    break;
-                }
-                Poll::Pending if self.batch.is_empty() => match self.deadline.as_mut().poll(cx) {
-                    Poll::Ready(()) => "S3 sent nothing for the idle time".into(),
-                    Poll::Pending => return Poll::Pending,
-                },
-                Poll::Pending => break,
-            };
-            let error = ApiError::Internal(error);
-            if self.batch.is_empty() {
-                return Poll::Ready(Some(Err(error)));
-            }
-            self.failed = Some(error);
-            break;
-        }
-        let batch = std::mem::take(&mut self.batch);
-        if batch.is_empty() {
-            return Poll::Ready(None);
-        }
-        let now = tokio::time::Instant::now();
-        if batch.len() < MIN_BATCH {
-            // S3 sends slower than this reads: rest a moment before reading
-            // on, so that its bytes gather in the socket and are read (and
-            // sent on) in larger pieces, with fewer wake-ups and writes.
-            self.resting = true;
-            self.pace.as_mut().reset(now + PACE);
-        }
-        self.deadline.as_mut().reset(now + self.idle);
-        Poll::Ready(Some(Ok(batch.into_bytes())))
-    }
-}
-
-/// Chunks gathered into one: the first kept as it is, copied only when a
-/// second one joins it.
-#[derive(Debug, Default)]
-struct Batch {
-    first: Option<Bytes>,
-    more: Option<BytesMut>,
-}
-
-impl Batch {
-    fn len(&self) -> usize {
-        match (&self.first, &self.more) {
-            (_, Some(more)) => more.len(),
-            (Some(first), None) => first.len(),
-            (None, None) => 0,
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn push(&mut self, chunk: Bytes) {
-        if let Some(more) = &mut self.more {
-            more.extend_from_slice(&chunk);
-        } else if let Some(first) = self.first.take() {
-            let mut more = BytesMut::with_capacity(BATCH + chunk.len());
-            more.extend_from_slice(&first);
-            more.extend_from_slice(&chunk);
-            self.more = Some(more);
-        } else {
-            self.first = Some(chunk);
-        }
-    }
-
-    fn into_bytes(self) -> Bytes {
-        match (self.first, self.more) {
-            (_, Some(more)) => more.freeze(),
-            (first, None) => first.unwrap_or_default(),
-        }
+        assert_eq!(base64_len(4), 8);
     }
 }

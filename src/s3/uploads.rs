@@ -3,21 +3,33 @@
 
 use super::Backend;
 use crate::error::ApiError;
-use crate::operation::{CompletedPart, MAX_PLANNED_PARTS, UploadRequest};
+use crate::operation::{CompletedPart, MAX_PLANNED_PARTS, MAX_SINGLE_PUT, UploadRequest};
 use crate::outcome::{Outcome, PlannedUpload, Stored, UploadPlan};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as SdkPart};
 
-/// S3's largest single PUT.
-pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
 const MIB: u64 = 1024 * 1024;
 
 impl Backend {
-    pub(super) async fn presign_upload(&self, request: UploadRequest) -> Result<Outcome, ApiError> {
-        let multipart = request.parts.is_some() || request.size.is_some_and(|s| s > MAX_SINGLE_PUT);
-        let upload = if multipart {
-            self.plan_multipart(&request).await?
+    pub(super) async fn presign_upload(
+        &self,
+        request: UploadRequest,
+        owner: Option<&str>,
+    ) -> Result<Outcome, ApiError> {
+        let upload = if request.multipart() {
+            self.plan_multipart(&request, owner).await?
         } else {
+            if let Some(owner) = owner {
+                // A presigned URL cannot make its user send the owner
+                // check: the bucket's owner is checked now, before signing.
+                self.client
+                    .head_bucket()
+                    .bucket(&request.bucket)
+                    .expected_bucket_owner(owner)
+                    .send()
+                    .await
+                    .map_err(ApiError::from_sdk)?;
+            }
             let presigned = self
                 .client
                 .put_object()
@@ -40,7 +52,11 @@ impl Backend {
         }))
     }
 
-    async fn plan_multipart(&self, request: &UploadRequest) -> Result<PlannedUpload, ApiError> {
+    async fn plan_multipart(
+        &self,
+        request: &UploadRequest,
+        owner: Option<&str>,
+    ) -> Result<PlannedUpload, ApiError> {
         // Parts: as many as asked, else enough (64 MiB or more each) to stay
         // within one answer's worth of URLs.
         let (count, part_size) = match (request.parts, request.size) {
@@ -52,10 +68,14 @@ impl Backend {
             }
             (None, None) => (1, None),
         };
-        if part_size.is_some_and(|p| p > MAX_SINGLE_PUT) {
-            return Err(ApiError::InvalidArgument(
-                "the object is too large to upload in the parts one plan allows".into(),
-            ));
+        if let (Some(part), Some(size)) = (part_size, request.size)
+            && part > MAX_SINGLE_PUT
+        {
+            return Err(ApiError::InvalidArgument(format!(
+                "{size} bytes in {count} parts makes parts of {part} bytes; S3 takes at most \
+                 {MAX_SINGLE_PUT} bytes (5 GiB) per part: ask for at least {} parts",
+                size.div_ceil(MAX_SINGLE_PUT)
+            )));
         }
         let created = self
             .client
@@ -63,6 +83,7 @@ impl Backend {
             .bucket(&request.bucket)
             .key(&request.key)
             .set_content_type(request.content_type.clone())
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .send()
             .await
             .map_err(ApiError::from_sdk)?;
@@ -97,6 +118,7 @@ impl Backend {
         key: String,
         upload_id: String,
         parts: Vec<CompletedPart>,
+        owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
         let parts = parts
             .into_iter()
@@ -113,6 +135,7 @@ impl Backend {
             .bucket(bucket)
             .key(key)
             .upload_id(upload_id)
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
@@ -134,12 +157,14 @@ impl Backend {
         bucket: String,
         key: String,
         upload_id: String,
+        owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
         self.client
             .abort_multipart_upload()
             .bucket(bucket)
             .key(key)
             .upload_id(upload_id)
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .send()
             .await
             .map_err(ApiError::from_sdk)?;

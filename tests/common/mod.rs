@@ -1,6 +1,6 @@
 //! The test harness: a real S3-compatible server and the real event path.
 //!
-//! By default each harness starts the embedded store (s3s-fs, wrapped) on a
+//! By default each harness starts the embedded store (src/local/store/) on a
 //! free 127.0.0.1 port over a fresh temporary folder, and stops it when
 //! dropped. Set `S3_PROXY_TEST_ENDPOINT` (with `S3_PROXY_TEST_ACCESS_KEY`,
 //! `S3_PROXY_TEST_SECRET_KEY`, optional `S3_PROXY_TEST_REGION`) to run the
@@ -29,6 +29,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+/// A fresh folder for a store or a download, under cargo's
+/// `CARGO_TARGET_TMPDIR` (target/tmp, on the disk that holds the build), not
+/// the system's temporary folder: a CI machine's /tmp may be a small tmpfs,
+/// where a 1 GB upload ends in "No space left on device".
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temp dir under target/tmp")
+}
 
 pub struct Harness {
     pub gateway: Gateway,
@@ -121,7 +129,7 @@ impl Harness {
                 Self::assemble(config, client, None, None, true)
             }
             None => {
-                let dir = tempfile::tempdir().expect("temp dir");
+                let dir = temp_dir();
                 let store = server::start_store(dir.path(), "127.0.0.1:0".parse().unwrap())
                     .await
                     .expect("embedded store starts");

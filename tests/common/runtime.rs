@@ -77,6 +77,9 @@ struct Queues {
     /// Bytes received so far of the answer being posted, after its prelude.
     progress: watch::Sender<u64>,
     keep_bodies: bool,
+    /// When each `GET .../invocation/next` arrived: the first one ends the
+    /// function's init, as Lambda counts it.
+    polls: std::sync::Mutex<Vec<Instant>>,
 }
 
 pub struct FakeRuntime {
@@ -84,6 +87,7 @@ pub struct FakeRuntime {
     events: mpsc::Sender<(String, String)>,
     posted: mpsc::Receiver<Posted>,
     progress: watch::Receiver<u64>,
+    queues: Arc<Queues>,
     serving: tokio::task::JoinHandle<()>,
 }
 
@@ -114,11 +118,13 @@ impl FakeRuntime {
             posted: posted_tx,
             progress: progress_tx,
             keep_bodies,
+            polls: std::sync::Mutex::new(Vec::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let serving_queues = queues.clone();
         let service = hyper::service::service_fn(move |req| {
-            let queues = queues.clone();
+            let queues = serving_queues.clone();
             async move { Ok::<_, Infallible>(route(&queues, req).await) }
         });
         let serving = tokio::spawn(s3_proxy::local::server::serve(listener, service));
@@ -127,8 +133,18 @@ impl FakeRuntime {
             events,
             posted,
             progress,
+            queues,
             serving,
         })
+    }
+
+    /// When each poll for the next event arrived, in order.
+    pub fn polls(&self) -> Vec<Instant> {
+        self.queues
+            .polls
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
     }
 
     /// Hands out `event` (JSON) as invocation `request_id`, at the next poll.
@@ -177,6 +193,9 @@ impl FakeRuntime {
 async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     if req.method() == http::Method::GET && path.ends_with("/runtime/invocation/next") {
+        if let Ok(mut polls) = queues.polls.lock() {
+            polls.push(Instant::now());
+        }
         let next = queues.events.lock().await.recv().await;
         let Some((request_id, event)) = next else {
             // No more events: the function waits here until it is stopped.

@@ -1,12 +1,23 @@
 //! Policy: pure. Everything that decides whether a routed request is
-//! allowed, checked before any call to S3 — the buckets this API serves
-//! (`ALLOWED_BUCKETS`), read-only mode, bucket administration, the inline
-//! body limit — and which buckets a ListBuckets answer may show.
+//! allowed, checked before any call to S3:
+//! - [`supported`]: the query parameters and S3 request headers (`x-amz-*`
+//!   and the conditional ones) each operation implements — anything else
+//!   is refused, so that no request is turned into another operation or
+//!   loses a header it relied on ([`s3_header_taken`]: the union, which the
+//!   CORS preflight lets a page send);
+//! - [`authorize`]: the buckets this API serves (`ALLOWED_BUCKETS`),
+//!   read-only mode, bucket administration, the inline body limit;
+//! - [`visible`]: which buckets a ListBuckets answer may show.
 
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::operation::Operation;
 use crate::outcome::Outcome;
+use http::HeaderMap;
+
+mod supported;
+
+pub use supported::{s3_header_taken, supported};
 
 /// Refuses what the configuration does not allow. `upload_path` (the
 /// request's stage-relative path) goes into the 413 answer, which says
@@ -43,6 +54,25 @@ pub fn authorize(config: &Config, op: &Operation, upload_path: &str) -> Result<(
         });
     }
     Ok(())
+}
+
+/// The account every S3 call names as the bucket's owner: the client's
+/// `x-amz-expected-bucket-owner`, or `EXPECTED_BUCKET_OWNER`. A client
+/// that expects another owner than the one this API is pinned to is
+/// refused here.
+pub fn bucket_owner(config: &Config, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    const EXPECTED_OWNER: http::HeaderName =
+        http::HeaderName::from_static("x-amz-expected-bucket-owner");
+    let asked = headers
+        .get(EXPECTED_OWNER)
+        .map(|v| v.to_str().unwrap_or_default().trim().to_string());
+    match (asked, &config.expected_bucket_owner) {
+        (Some(asked), Some(pinned)) if asked != *pinned => Err(ApiError::AccessDenied(
+            "Access Denied: this API serves buckets of another account".into(),
+        )),
+        (Some(asked), _) => Ok(Some(asked)),
+        (None, pinned) => Ok(pinned.clone()),
+    }
 }
 
 /// ListBuckets shows only the buckets this API serves.
@@ -142,5 +172,38 @@ mod tests {
         };
         let names: Vec<&str> = shown.buckets.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["logs-1", "logs-2"]);
+    }
+
+    #[test]
+    fn the_bucket_owner_is_the_pinned_one() {
+        let pinned = Config {
+            expected_bucket_owner: Some("111111111111".into()),
+            ..Config::default()
+        };
+        let asking = |owner: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-amz-expected-bucket-owner", owner.parse().unwrap());
+            headers
+        };
+        let none = HeaderMap::new();
+        assert_eq!(
+            bucket_owner(&pinned, &none),
+            Ok(Some("111111111111".into()))
+        );
+        assert_eq!(
+            bucket_owner(&pinned, &asking("111111111111")),
+            Ok(Some("111111111111".into()))
+        );
+        assert_eq!(
+            bucket_owner(&pinned, &asking("222222222222"))
+                .unwrap_err()
+                .code(),
+            "AccessDenied"
+        );
+        assert_eq!(bucket_owner(&Config::default(), &none), Ok(None));
+        assert_eq!(
+            bucket_owner(&Config::default(), &asking("222222222222")),
+            Ok(Some("222222222222".into()))
+        );
     }
 }

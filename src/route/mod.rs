@@ -8,12 +8,14 @@
 //! segments name the same key, and `%25`, `+`, spaces and Unicode survive.
 //! Whether a routed operation is allowed is [`crate::policy`]'s question.
 
+mod objects;
+
+pub use objects::is_byte_range;
+use objects::{object_read, put_object};
+
 use crate::documents;
 use crate::error::ApiError;
-use crate::operation::{
-    CHECKSUM_PREFIX, Checksum, ChecksumAlgorithm, ListObjectsQuery, MAX_PLANNED_PARTS, ObjectRead,
-    Operation, PutObject, ResponseOverrides, UploadRequest,
-};
+use crate::operation::{ListObjectsQuery, MAX_PLANNED_PARTS, Operation, PutObject, UploadRequest};
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 use percent_encoding::percent_decode_str;
@@ -40,13 +42,23 @@ impl<'a> PathSource<'a> {
     /// The path of an event: its path parameters when API Gateway matched a
     /// resource (`{folder}` and `{item}`/`{item+}` carry it in pieces, a
     /// greedy `{proxy+}` at the root whole), else its stage-free raw path.
-    pub fn of_event(parameters: &'a HashMap<String, String>, raw_path: &'a str) -> Self {
+    ///
+    /// `resource` is the API's resource that matched (REST events). The
+    /// root resource `/` names the root whatever the path says: behind a
+    /// custom domain with a base path mapping (`/storage`), the event's
+    /// `path` carries the base path, the resource does not.
+    pub fn of_event(
+        resource: Option<&str>,
+        parameters: &'a HashMap<String, String>,
+        raw_path: &'a str,
+    ) -> Self {
         match (parameters.get("folder"), parameters.get("proxy")) {
             (Some(folder), _) => Self::Params {
                 folder,
                 item: parameters.get("item").map(String::as_str),
             },
             (None, Some(proxy)) => Self::Proxy(proxy),
+            (None, None) if resource == Some("/") => Self::Raw("/"),
             (None, None) => Self::Raw(raw_path),
         }
     }
@@ -152,44 +164,70 @@ pub fn route(
                 bucket,
                 list: list_query(query)?,
             }),
-            Method::PUT => Ok(Operation::CreateBucket {
-                bucket,
-                location: documents::location_constraint(&body)?,
-                acl: header(headers, "x-amz-acl"),
-            }),
+            Method::PUT => {
+                verify_md5(headers, &body)?;
+                Ok(Operation::CreateBucket {
+                    bucket,
+                    location: documents::location_constraint(&body)?,
+                    acl: objects::canned_acl(headers, objects::BUCKET_ACLS)?,
+                })
+            }
             Method::DELETE => Ok(Operation::DeleteBucket { bucket }),
             _ => Err(not_allowed(ALLOW_BUCKET)),
         },
         S3Path::Object { bucket, key } => match *method {
             Method::GET => Ok(Operation::GetObject(object_read(
                 bucket, key, query, headers,
-            ))),
+            )?)),
             Method::HEAD => Ok(Operation::HeadObject(object_read(
                 bucket, key, query, headers,
-            ))),
+            )?)),
             Method::PUT => {
                 let put = put_object(bucket, key, headers, body)?;
                 put.verify_digests()?;
                 Ok(Operation::PutObject(Box::new(put)))
             }
-            Method::DELETE => match query_value(query, "uploadId") {
+            Method::DELETE => match non_empty(query, "uploadId")? {
                 Some(upload_id) => Ok(Operation::AbortMultipartUpload {
                     bucket,
                     key,
                     upload_id,
                 }),
-                None => Ok(Operation::DeleteObject { bucket, key }),
+                None => Ok(Operation::DeleteObject {
+                    version_id: non_empty(query, "versionId")?,
+                    bucket,
+                    key,
+                }),
             },
-            Method::POST if has_query(query, "uploads") => Ok(Operation::PresignUpload(UploadRequest {
-                size: number(query, "size", 0, 5 * (1 << 40))?,
-                parts: number(query, "parts", 1, MAX_PLANNED_PARTS)?.map(|n| n as u32),
-                content_type: header(headers, "content-type"),
-                bucket,
-                key,
-            })),
-            Method::POST => match query_value(query, "uploadId") {
+            Method::POST if has_query(query, "uploads") => {
+                if !body.is_empty() {
+                    // Never dropped silently: a document sent here is meant
+                    // for something this request does not do.
+                    return Err(ApiError::InvalidRequest(
+                        "POST ?uploads (a presigned upload plan) takes no body; the \
+                         CompleteMultipartUpload document goes with ?uploadId=ID"
+                            .into(),
+                    ));
+                }
+                let request = UploadRequest {
+                    size: number(query, "size", 0, 5 * (1 << 40))?,
+                    parts: number(query, "parts", 1, MAX_PLANNED_PARTS)?.map(|n| n as u32),
+                    content_type: header(headers, "content-type"),
+                    bucket,
+                    key,
+                };
+                if request.multipart() {
+                    xml_carriable_key(&request.key)?;
+                }
+                Ok(Operation::PresignUpload(request))
+            }
+            Method::POST => match non_empty(query, "uploadId")? {
                 Some(upload_id) => Ok(Operation::CompleteMultipartUpload {
-                    parts: documents::completed_parts(&body)?,
+                    parts: {
+                        xml_carriable_key(&key)?;
+                        verify_md5(headers, &body)?;
+                        documents::completed_parts(&body)?
+                    },
                     bucket,
                     key,
                     upload_id,
@@ -203,7 +241,10 @@ pub fn route(
     }
 }
 
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+/// A header's value as text. `name` is a `&str`, or a `HeaderName` made at
+/// compile time where a request looks for it on every call (a `&str` is
+/// parsed again at each lookup).
+pub(crate) fn header(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -219,6 +260,43 @@ fn query_value(query: &[(String, String)], name: &str) -> Option<String> {
 
 fn has_query(query: &[(String, String)], name: &str) -> bool {
     query.iter().any(|(k, _)| k == name)
+}
+
+/// S3 names the key in its multipart answers, which are XML: a key holding a
+/// character XML 1.0 cannot carry cannot go through a multipart upload.
+fn xml_carriable_key(key: &str) -> Result<(), ApiError> {
+    if documents::xml_safe(key) {
+        return Ok(());
+    }
+    Err(ApiError::InvalidArgument(
+        "a key with a control character cannot be uploaded in parts (S3's multipart \
+         answers name the key in XML): upload it with one PUT"
+            .into(),
+    ))
+}
+
+/// A parameter that names something (an upload, a version): empty is an error.
+pub(crate) fn non_empty(
+    query: &[(String, String)],
+    name: &str,
+) -> Result<Option<String>, ApiError> {
+    match query_value(query, name) {
+        Some(v) if v.is_empty() => Err(ApiError::InvalidArgument(format!(
+            "{name} must not be empty"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Content-MD5 on a request body other than an object's (which
+/// [`PutObject::verify_digests`] checks): S3 checks it, so the proxy does.
+fn verify_md5(headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
+    PutObject {
+        content_md5: header(headers, "content-md5"),
+        body: body.clone(),
+        ..PutObject::default()
+    }
+    .verify_digests()
 }
 
 fn number(
@@ -239,80 +317,29 @@ fn number(
 }
 
 fn list_query(query: &[(String, String)]) -> Result<ListObjectsQuery, ApiError> {
+    if let Some(v) = query_value(query, "list-type")
+        && v != "2"
+    {
+        return Err(ApiError::NotImplemented(format!(
+            "list-type={v}: this API lists with ListObjectsV2 (list-type=2) only"
+        )));
+    }
     Ok(ListObjectsQuery {
         prefix: query_value(query, "prefix"),
         delimiter: query_value(query, "delimiter"),
-        max_keys: number(query, "max-keys", 1, 1000)?.map(|n| n as i32),
+        // S3 takes any whole number and answers at most 1000 keys.
+        max_keys: number(query, "max-keys", 0, i32::MAX as u64)?.map(|n| n as i32),
         continuation_token: query_value(query, "continuation-token"),
         start_after: query_value(query, "start-after"),
-    })
-}
-
-fn object_read(
-    bucket: String,
-    key: String,
-    query: &[(String, String)],
-    headers: &HeaderMap,
-) -> ObjectRead {
-    ObjectRead {
-        bucket,
-        key,
-        range: header(headers, "range"),
-        if_match: header(headers, "if-match"),
-        if_none_match: header(headers, "if-none-match"),
-        if_modified_since: header(headers, "if-modified-since"),
-        if_unmodified_since: header(headers, "if-unmodified-since"),
-        overrides: ResponseOverrides::from_query(query),
-    }
-}
-
-const META_PREFIX: &str = "x-amz-meta-";
-
-fn put_object(
-    bucket: String,
-    key: String,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Result<PutObject, ApiError> {
-    // The object's own type: what the client said, else what the key's
-    // extension says, else S3's default.
-    let content_type = header(headers, "content-type")
-        .filter(|t| !t.trim().is_empty())
-        .or_else(|| mime_guess::from_path(&key).first_raw().map(str::to_string))
-        .unwrap_or_else(|| mime::APPLICATION_OCTET_STREAM.to_string());
-    let mut metadata = Vec::new();
-    let mut checksums = Vec::new();
-    for (name, value) in headers {
-        let Ok(value) = value.to_str() else { continue };
-        let name = name.as_str();
-        if let Some(meta) = name.strip_prefix(META_PREFIX) {
-            metadata.push((meta.to_string(), value.to_string()));
-        } else if let Some(algorithm) = name.strip_prefix(CHECKSUM_PREFIX)
-            && algorithm != "algorithm"
-            && algorithm != "type"
-        {
-            checksums.push(Checksum {
-                algorithm: ChecksumAlgorithm::from_name(algorithm)?,
-                value: value.to_string(),
-            });
-        }
-    }
-    Ok(PutObject {
-        content_type,
-        metadata,
-        checksums,
-        cache_control: header(headers, "cache-control"),
-        content_disposition: header(headers, "content-disposition"),
-        content_encoding: header(headers, "content-encoding"),
-        content_language: header(headers, "content-language"),
-        expires: header(headers, "expires"),
-        acl: header(headers, "x-amz-acl"),
-        storage_class: header(headers, "x-amz-storage-class"),
-        content_md5: header(headers, "content-md5"),
-        if_none_match: header(headers, "if-none-match"),
-        bucket,
-        key,
-        body,
+        url_encoded: match query_value(query, "encoding-type") {
+            None => false,
+            Some(v) if v == "url" => true,
+            Some(v) => {
+                return Err(ApiError::InvalidArgument(format!(
+                    "encoding-type must be url, not {v:?}"
+                )));
+            }
+        },
     })
 }
 
@@ -375,6 +402,15 @@ mod tests {
         for root in ["/", ""] {
             assert_eq!(parse_path(PathSource::Raw(root)), Ok(S3Path::Root));
         }
+        // Behind a custom domain's base path mapping the path keeps the base
+        // path; the matched resource `/` says it is the root (issue 12).
+        let none = HashMap::new();
+        for path in ["/storage", "/storage/", "/"] {
+            let source = PathSource::of_event(Some("/"), &none, path);
+            assert_eq!(parse_path(source), Ok(S3Path::Root), "{path}");
+        }
+        let source = PathSource::of_event(None, &none, "/storage");
+        assert_eq!(parse_path(source), Ok(expected("storage", "")));
     }
 
     #[test]
@@ -503,6 +539,15 @@ mod tests {
         let err = route(
             &post,
             path,
+            &q(&[("uploads", "")]),
+            &none,
+            Bytes::from_static(b"<CompleteMultipartUpload/>"),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "InvalidRequest");
+        let err = route(
+            &post,
+            path,
             &q(&[("uploadId", "u1")]),
             &none,
             Bytes::from_static(b"<x/>"),
@@ -530,57 +575,16 @@ mod tests {
         assert_eq!(got.prefix.as_deref(), Some("photos/"));
         assert_eq!(got.max_keys, Some(2));
         assert_eq!(got.continuation_token.as_deref(), Some("abc"));
-        for bad in ["0", "1001", "ten", "-1"] {
+        for good in ["0", "1001"] {
+            let got = list_query(&q(&[("max-keys", good)])).unwrap();
+            assert_eq!(got.max_keys, good.parse().ok(), "{good}");
+        }
+        for bad in ["ten", "-1", "2147483648", ""] {
             assert_eq!(
                 list_query(&q(&[("max-keys", bad)])).unwrap_err().code(),
                 "InvalidArgument",
                 "{bad}"
             );
-        }
-    }
-
-    #[test]
-    fn put_takes_type_metadata_and_checksums_from_headers() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-amz-meta-owner", "ana".parse().unwrap());
-        headers.insert("x-amz-checksum-crc32", "AAAAAA==".parse().unwrap());
-        headers.insert("x-amz-checksum-algorithm", "CRC32".parse().unwrap());
-        headers.insert("cache-control", "max-age=60".parse().unwrap());
-        let put = put_object(
-            "b-1".into(),
-            "photo.png".into(),
-            &headers,
-            Bytes::from_static(b"x"),
-        )
-        .unwrap();
-        assert_eq!(put.content_type, "image/png");
-        assert_eq!(put.metadata, vec![("owner".to_string(), "ana".to_string())]);
-        assert_eq!(
-            put.checksums,
-            vec![Checksum {
-                algorithm: ChecksumAlgorithm::Crc32,
-                value: "AAAAAA==".into()
-            }]
-        );
-        assert_eq!(put.cache_control.as_deref(), Some("max-age=60"));
-
-        let cases = [
-            (
-                Some("text/plain; charset=latin1"),
-                "a.png",
-                "text/plain; charset=latin1",
-            ),
-            (None, "a.json", "application/json"),
-            (None, "noextension", "application/octet-stream"),
-            (Some(""), "x.bin", "application/octet-stream"),
-        ];
-        for (given, key, expected) in cases {
-            let mut headers = HeaderMap::new();
-            if let Some(t) = given {
-                headers.insert("content-type", t.parse().unwrap());
-            }
-            let put = put_object("b-1".into(), key.into(), &headers, Bytes::new()).unwrap();
-            assert_eq!(put.content_type, expected, "{given:?} {key}");
         }
     }
 }

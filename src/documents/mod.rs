@@ -10,14 +10,62 @@
 //! XML wraps the bucket list (`<Buckets><Bucket>…`) where JSON has an
 //! array, and the root element carries S3's namespace.
 
-use crate::error::ApiError;
-use crate::operation::CompletedPart;
+mod requests;
+
+pub use requests::{completed_parts, location_constraint};
+
 use crate::outcome::{BucketList, ObjectEntry, ObjectList, PlannedUpload, UploadPlan};
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 const S3_XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// Can XML 1.0 carry this text? (Not control characters other than tab,
+/// newline and carriage return, nor U+FFFE / U+FFFF: S3 lets keys hold
+/// them, and asks clients to list such keys with `encoding-type=url`.)
+pub fn xml_safe(text: &str) -> bool {
+    text.chars().all(|c| match c {
+        '\t' | '\n' | '\r' => true,
+        '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => false,
+        _ => true,
+    })
+}
+
+/// A listing XML can carry: when a key, prefix, delimiter or start-after
+/// holds a character XML 1.0 cannot (S3 lets keys hold them), every one of
+/// them is URL-encoded and the listing says so with
+/// `<EncodingType>url</EncodingType>`, exactly as S3 answers a client that
+/// asked for `encoding-type=url` (and as S3 asks clients to list such keys).
+pub fn xml_carriable(mut list: ObjectList) -> ObjectList {
+    if list.encoding_type.is_some() {
+        return list;
+    }
+    let values = list
+        .contents
+        .iter()
+        .map(|o| o.key.as_str())
+        .chain(list.common_prefixes.iter().map(String::as_str))
+        .chain(
+            [&list.prefix, &list.delimiter, &list.start_after]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        );
+    if values.into_iter().all(xml_safe) {
+        return list;
+    }
+    let encode = |s: &mut String| *s = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+    for entry in &mut list.contents {
+        encode(&mut entry.key);
+    }
+    list.common_prefixes.iter_mut().for_each(encode);
+    for value in [&mut list.prefix, &mut list.delimiter, &mut list.start_after] {
+        value.as_mut().map(encode);
+    }
+    list.encoding_type = Some("url".into());
+    list
+}
 
 /// How a document is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +241,9 @@ impl Serialize for ListBucketResult<'_> {
             list.next_continuation_token.as_deref(),
         )?;
         doc.optional("StartAfter", list.start_after.as_deref())?;
+        if list.encoding_type.is_some() {
+            doc.field("EncodingType", &list.encoding_type)?;
+        }
         let contents: Vec<Content> = list.contents.iter().map(|o| Content(format, o)).collect();
         doc.field("Contents", &contents)?;
         let prefixes: Vec<CommonPrefix> = list
@@ -344,61 +395,6 @@ pub struct ErrorDocument {
     pub request_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3_request_id: Option<String>,
-}
-
-/// The optional CreateBucket body:
-/// `<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>`.
-pub fn location_constraint(body: &[u8]) -> Result<Option<String>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct CreateBucketConfiguration {
-        location_constraint: Option<String>,
-    }
-    let parsed: CreateBucketConfiguration = from_xml(body)?;
-    Ok(parsed
-        .location_constraint
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty()))
-}
-
-/// S3's `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>...`.
-pub fn completed_parts(body: &[u8]) -> Result<Vec<CompletedPart>, ApiError> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct CompleteMultipartUpload {
-        #[serde(default)]
-        part: Vec<Part>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Part {
-        part_number: i32,
-        #[serde(rename = "ETag")]
-        etag: String,
-    }
-    let parsed: CompleteMultipartUpload = from_xml(body)?;
-    if parsed.part.is_empty() {
-        return Err(ApiError::MalformedXml(
-            "CompleteMultipartUpload names no Part".into(),
-        ));
-    }
-    Ok(parsed
-        .part
-        .into_iter()
-        .map(|p| CompletedPart {
-            part_number: p.part_number,
-            etag: p.etag,
-        })
-        .collect())
-}
-
-fn from_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::MalformedXml("the body is not UTF-8".into()))?;
-    quick_xml::de::from_str(text).map_err(|e| ApiError::MalformedXml(e.to_string()))
 }
 
 #[cfg(test)]
@@ -560,35 +556,34 @@ mod tests {
     }
 
     #[test]
-    fn request_bodies_are_read_or_refused() {
-        let cases: Vec<(&str, Result<Option<&str>, &str>)> = vec![
-            ("", Ok(None)),
-            ("  \n", Ok(None)),
-            (
-                "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
-                 <LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>",
-                Ok(Some("eu-west-1")),
-            ),
-            ("<CreateBucketConfiguration/>", Ok(None)),
-            (
-                "<CreateBucketConfiguration><LocationConstraint>",
-                Err("MalformedXML"),
-            ),
-            ("not xml", Err("MalformedXML")),
-        ];
-        for (body, expected) in cases {
-            let got = location_constraint(body.as_bytes());
-            match expected {
-                Ok(loc) => assert_eq!(got.unwrap().as_deref(), loc, "{body}"),
-                Err(code) => assert_eq!(got.unwrap_err().code(), code, "{body}"),
-            }
-        }
-        let parts = completed_parts(
-            b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"a\"</ETag></Part>\
-              </CompleteMultipartUpload>",
-        )
-        .unwrap();
-        assert_eq!(parts[0].etag, "\"a\"");
-        assert_eq!(completed_parts(b"<x/>").unwrap_err().code(), "MalformedXML");
+    fn keys_xml_cannot_carry_go_url_encoded_as_s3_sends_them() {
+        let list = ObjectList {
+            name: "b-1".into(),
+            delimiter: Some("/".into()),
+            contents: vec![
+                ObjectEntry {
+                    key: "ctl\u{1e}char".into(),
+                    ..Default::default()
+                },
+                ObjectEntry {
+                    key: "a b+c".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let xml = Format::Xml.write(&ListBucketResult {
+            format: Format::Xml,
+            list: &xml_carriable(list.clone()),
+        });
+        assert!(xml.contains("<Key>ctl%1Echar</Key><"), "{xml}");
+        assert!(xml.contains("<Key>a+b%2Bc</Key>"), "{xml}");
+        assert!(xml.contains("<Delimiter>%2F</Delimiter>"), "{xml}");
+        assert!(xml.contains("<EncodingType>url</EncodingType>"), "{xml}");
+        let plain = ObjectList {
+            contents: vec![list.contents[1].clone()],
+            ..list
+        };
+        assert_eq!(xml_carriable(plain.clone()), plain, "nothing to encode");
     }
 }

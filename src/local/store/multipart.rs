@@ -1,0 +1,495 @@
+//! Multipart uploads: each part streamed to its own blob and committed as a
+//! row of its upload; CompleteMultipartUpload joins the chosen parts into
+//! one new blob (while s3s keeps the connection alive with white space, as
+//! S3 does) and commits the object and the end of the upload in one
+//! transaction.
+
+use super::blobs::new_id;
+use super::db::{self, ObjectRow, PartRow, UploadRow};
+use super::objects::{Checksums, attrs_of, check_md5, check_write, hex, receive, storage_class};
+use super::{LocalStore, StoreError, buckets::OWNER_ID, etag, now_ms, timestamp};
+use s3s::dto::*;
+use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
+
+/// S3's smallest part (all but the last).
+const MIN_PART: u64 = 5 * 1024 * 1024;
+const MAX_PART_NUMBER: i32 = 10_000;
+
+fn owner() -> Owner {
+    Owner {
+        display_name: Some(OWNER_ID.into()),
+        id: Some(OWNER_ID.into()),
+    }
+}
+
+fn initiator() -> Initiator {
+    Initiator {
+        display_name: Some(OWNER_ID.into()),
+        id: Some(OWNER_ID.into()),
+    }
+}
+
+/// The ETag of an object made of parts: the MD5 of the parts' MD5s, and
+/// their count.
+pub fn multipart_etag(part_etags: &[&str]) -> String {
+    use md5::Digest;
+    let mut md5 = md5::Md5::new();
+    for etag in part_etags {
+        let raw: Vec<u8> = (0..etag.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&etag[2 * i..2 * i + 2], 16).ok())
+            .collect();
+        md5.update(&raw);
+    }
+    format!("{}-{}", hex(&md5.finalize()), part_etags.len())
+}
+
+/// The parts a CompleteMultipartUpload names, checked against those stored.
+fn chosen_parts(wanted: &[(i32, String)], stored: &[PartRow]) -> Result<Vec<PartRow>, StoreError> {
+    let mut chosen = Vec::with_capacity(wanted.len());
+    for (i, (number, want)) in wanted.iter().enumerate() {
+        let part = stored
+            .iter()
+            .find(|p| p.number == *number)
+            .filter(|p| p.etag == *want)
+            .ok_or_else(|| {
+                StoreError::S3(s3_error!(
+                    InvalidPart,
+                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+                ))
+            })?;
+        if i + 1 < wanted.len() && part.size < MIN_PART {
+            return Err(StoreError::S3(s3_error!(
+                EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed object size."
+            )));
+        }
+        chosen.push(part.clone());
+    }
+    Ok(chosen)
+}
+
+impl LocalStore {
+    pub(super) async fn create_multipart_upload_impl(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let input = req.input;
+        super::objects::refuse_unkept!(input)?;
+        let encryption = super::extras::for_write(
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
+            input.bucket_key_enabled,
+            super::objects::customer_key!(input),
+        )?;
+        let tags = super::extras::parse_tagging(input.tagging.as_deref())?;
+        let mut upload = UploadRow {
+            id: new_id().map_err(S3Error::from)?,
+            bucket: input.bucket.clone(),
+            key: input.key.clone(),
+            created_ms: now_ms(),
+            class: storage_class(input.storage_class.as_ref())?,
+            attrs: attrs_of(
+                input.content_type,
+                input.content_encoding,
+                input.content_disposition,
+                input.content_language,
+                input.cache_control,
+                input.expires,
+                input.website_redirect_location,
+                input.metadata,
+            ),
+        };
+        upload.attrs.encryption = encryption;
+        upload.attrs.tags = tags;
+        let id = upload.id.clone();
+        let echo = upload.attrs.encryption.clone();
+        self.blocking(move |s| {
+            s.db.write(|tx| {
+                db::require_bucket(tx, &upload.bucket)?;
+                db::insert_upload(tx, &upload)
+            })
+        })
+        .await?;
+        let mut out = CreateMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(id),
+            ..Default::default()
+        };
+        super::objects::echo_encryption!(out, &echo);
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn upload_part_impl(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let input = req.input;
+        if !(1..=MAX_PART_NUMBER).contains(&input.part_number) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            ));
+        }
+        let mut checksums = Checksums::new(
+            [
+                input.checksum_crc32,
+                input.checksum_crc32c,
+                input.checksum_sha1,
+                input.checksum_sha256,
+                input.checksum_crc64nvme,
+            ],
+            input.checksum_algorithm.as_ref(),
+            &req.headers,
+        )?;
+        let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
+        {
+            let (bucket, key, upload_id) = (bucket.clone(), key.clone(), upload_id.clone());
+            self.blocking(move |s| {
+                s.db.read(|tx| {
+                    db::require_bucket(tx, &bucket)?;
+                    db::upload(tx, &bucket, &key, &upload_id).map(|_| ())
+                })
+            })
+            .await?;
+        }
+        let received = receive(self, input.body, input.content_length, checksums.hasher()).await?;
+        checksums.take_trailers(req.trailing_headers);
+        check_md5(input.content_md5.as_deref(), &received.md5)?;
+        let kept = checksums.verify(received.checksum)?;
+        let mut writer = received.writer;
+        writer
+            .place()
+            .await
+            .map_err(|e| S3Error::from(StoreError::Io(e)))?;
+        let part = PartRow {
+            number: input.part_number,
+            blob: writer.id.clone(),
+            size: writer.size(),
+            etag: hex(&received.md5),
+            modified_ms: now_ms(),
+        };
+        let out = UploadPartOutput {
+            e_tag: Some(etag(&part.etag)),
+            checksum_crc32: kept.get("crc32").cloned(),
+            checksum_crc32c: kept.get("crc32c").cloned(),
+            checksum_sha1: kept.get("sha1").cloned(),
+            checksum_sha256: kept.get("sha256").cloned(),
+            checksum_crc64nvme: kept.get("crc64nvme").cloned(),
+            ..Default::default()
+        };
+        self.blocking(move |s| {
+            let replaced = s.db.write(|tx| {
+                db::upload(tx, &bucket, &key, &upload_id)?;
+                db::put_part(tx, &upload_id, &part)
+            })?;
+            writer.keep();
+            s.blobs.remove(replaced);
+            Ok(())
+        })
+        .await?;
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn complete_multipart_upload_impl(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let input = req.input;
+        let wanted: Vec<(i32, String)> = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                let number = p
+                    .part_number
+                    .ok_or_else(|| s3_error!(MalformedXML, "A part has no PartNumber"))?;
+                let tag = p
+                    .e_tag
+                    .map(|e| e.value().trim_matches('"').to_string())
+                    .unwrap_or_default();
+                Ok((number, tag))
+            })
+            .collect::<S3Result<_>>()?;
+        if wanted.is_empty() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "You must specify at least one part"
+            ));
+        }
+        if wanted.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Err(s3_error!(
+                InvalidPartOrder,
+                "The list of parts was not in ascending order. The parts list must be specified in order by part number."
+            ));
+        }
+        let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
+        let (if_match, if_none_match) = (input.if_match, input.if_none_match);
+        // Everything that can fail fast, before the 200 and the join.
+        let (upload, chosen) = {
+            let (bucket, key, upload_id, wanted) = (
+                bucket.clone(),
+                key.clone(),
+                upload_id.clone(),
+                wanted.clone(),
+            );
+            let (m, n) = (if_match.clone(), if_none_match.clone());
+            self.blocking(move |s| {
+                s.db.read(|tx| {
+                    db::require_bucket(tx, &bucket)?;
+                    let upload = db::upload(tx, &bucket, &key, &upload_id)?;
+                    let stored = db::parts(tx, &upload_id, 0, MAX_PART_NUMBER as usize)?;
+                    let chosen = chosen_parts(&wanted, &stored)?;
+                    let current = db::object(tx, &bucket, &key)?;
+                    check_write(current.as_ref().map(|(r, _)| r), m.as_ref(), n.as_ref())?;
+                    Ok((upload, chosen))
+                })
+            })
+            .await?
+        };
+        let tags: Vec<&str> = chosen.iter().map(|p| p.etag.as_str()).collect();
+        let object_etag = multipart_etag(&tags);
+        let writer = self.inner.blobs.create().await.map_err(S3Error::from)?;
+        let store = self.clone();
+        let (out_bucket, out_key, out_etag) = (bucket.clone(), key.clone(), object_etag.clone());
+        let join = async move {
+            store
+                .blocking(move |s| {
+                    let mut writer = writer;
+                    let mut target = std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(writer.temp_path())?;
+                    for part in &chosen {
+                        let mut source = std::fs::File::open(s.blobs.path(&part.blob))?;
+                        let n = std::io::copy(&mut source, &mut target)?;
+                        writer.add_size(n);
+                    }
+                    target.sync_data()?;
+                    drop(target);
+                    writer.place_sync()?;
+                    let row = ObjectRow {
+                        key: key.clone(),
+                        blob: writer.id.clone(),
+                        size: writer.size(),
+                        etag: object_etag,
+                        modified_ms: now_ms(),
+                        class: upload.class.clone(),
+                    };
+                    let gone = s.db.write(|tx| {
+                        db::require_bucket(tx, &bucket)?;
+                        // The upload, with the very parts joined, is still there.
+                        db::upload(tx, &bucket, &key, &upload_id)?;
+                        let stored = db::parts(tx, &upload_id, 0, MAX_PART_NUMBER as usize)?;
+                        let still = chosen.iter().all(|c| stored.iter().any(|p| p == c));
+                        if !still {
+                            return Err(StoreError::S3(s3_error!(
+                                InvalidPart,
+                                "A part changed while the upload was being completed"
+                            )));
+                        }
+                        let current = db::object(tx, &bucket, &key)?;
+                        check_write(
+                            current.as_ref().map(|(r, _)| r),
+                            if_match.as_ref(),
+                            if_none_match.as_ref(),
+                        )?;
+                        let mut gone = db::delete_upload(tx, &upload_id)?;
+                        gone.extend(db::put_object(tx, &bucket, &row, &upload.attrs)?);
+                        Ok(gone)
+                    })?;
+                    writer.keep();
+                    s.blobs.remove(gone);
+                    Ok(())
+                })
+                .await?;
+            Ok(CompleteMultipartUploadOutput {
+                bucket: Some(out_bucket),
+                key: Some(out_key),
+                e_tag: Some(etag(&out_etag)),
+                ..Default::default()
+            })
+        };
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            future: Some(Box::pin(join)),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn abort_multipart_upload_impl(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let input = req.input;
+        let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
+        self.blocking(move |s| {
+            let gone = s.db.write(|tx| {
+                db::require_bucket(tx, &bucket)?;
+                db::upload(tx, &bucket, &key, &upload_id)?;
+                db::delete_upload(tx, &upload_id)
+            })?;
+            s.blobs.remove(gone);
+            Ok(())
+        })
+        .await?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    pub(super) async fn list_parts_impl(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let input = req.input;
+        let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+        let after = input.part_number_marker.unwrap_or(0);
+        let (bucket, key, upload_id) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
+        let (upload, mut parts) = self
+            .blocking(move |s| {
+                s.db.read(|tx| {
+                    db::require_bucket(tx, &bucket)?;
+                    let upload = db::upload(tx, &bucket, &key, &upload_id)?;
+                    Ok((upload, db::parts(tx, &upload_id, after, max + 1)?))
+                })
+            })
+            .await?;
+        let truncated = parts.len() > max;
+        parts.truncate(max);
+        let next = truncated.then(|| parts.last().map(|p| p.number)).flatten();
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(input.upload_id),
+            max_parts: Some(max as i32),
+            part_number_marker: input.part_number_marker,
+            next_part_number_marker: next,
+            is_truncated: Some(truncated),
+            storage_class: Some(StorageClass::from(
+                upload.class.unwrap_or_else(|| "STANDARD".into()),
+            )),
+            owner: Some(owner()),
+            initiator: Some(initiator()),
+            parts: Some(
+                parts
+                    .into_iter()
+                    .map(|p| Part {
+                        part_number: Some(p.number),
+                        e_tag: Some(etag(&p.etag)),
+                        size: Some(p.size as i64),
+                        last_modified: Some(timestamp(p.modified_ms)),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn list_multipart_uploads_impl(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let input = req.input;
+        let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let bucket = input.bucket.clone();
+        let (key_marker, id_marker) = (input.key_marker.clone(), input.upload_id_marker.clone());
+        let mut uploads = self
+            .blocking(move |s| {
+                s.db.read(|tx| {
+                    db::require_bucket(tx, &bucket)?;
+                    db::uploads(tx, &bucket, &prefix, usize::MAX >> 1)
+                })
+            })
+            .await?;
+        if let Some(km) = &key_marker {
+            uploads.retain(|u| match &id_marker {
+                Some(im) => u.key > *km || (u.key == *km && u.id > *im),
+                None => u.key > *km,
+            });
+        }
+        let truncated = uploads.len() > max;
+        uploads.truncate(max);
+        let last = uploads.last().map(|u| (u.key.clone(), u.id.clone()));
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: input.prefix,
+            key_marker: input.key_marker,
+            upload_id_marker: input.upload_id_marker,
+            max_uploads: Some(max as i32),
+            is_truncated: Some(truncated),
+            next_key_marker: truncated.then(|| last.clone().map(|l| l.0)).flatten(),
+            next_upload_id_marker: truncated.then(|| last.map(|l| l.1)).flatten(),
+            uploads: Some(
+                uploads
+                    .into_iter()
+                    .map(|u| MultipartUpload {
+                        key: Some(u.key),
+                        upload_id: Some(u.id),
+                        initiated: Some(timestamp(u.created_ms)),
+                        storage_class: Some(StorageClass::from(
+                            u.class.unwrap_or_else(|| "STANDARD".into()),
+                        )),
+                        owner: Some(owner()),
+                        initiator: Some(initiator()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_etags_are_s3s() {
+        // Two parts whose MD5s are those of "a" and "b".
+        let a = "0cc175b9c0f1b6a831c399e269772661";
+        let b = "92eb5ffee6ae2fec3ad71c777531578f";
+        let etag = multipart_etag(&[a, b]);
+        assert!(etag.ends_with("-2") && etag.len() == 34, "{etag}");
+        assert_ne!(etag, multipart_etag(&[b, a]));
+    }
+
+    #[test]
+    fn completion_checks_parts_as_s3_does() {
+        let part = |n: i32, size: u64| PartRow {
+            number: n,
+            blob: format!("b{n}"),
+            size,
+            etag: format!("e{n}"),
+            modified_ms: 0,
+        };
+        let stored = vec![part(1, MIN_PART), part(2, 10), part(3, 10)];
+        let code = |wanted: Vec<(i32, &str)>| {
+            let wanted: Vec<(i32, String)> = wanted
+                .into_iter()
+                .map(|(n, e)| (n, e.to_string()))
+                .collect();
+            chosen_parts(&wanted, &stored)
+                .err()
+                .map(|e| S3Error::from(e).code().as_str().to_string())
+        };
+        assert_eq!(code(vec![(1, "e1"), (2, "e2")]), None);
+        assert_eq!(code(vec![(1, "e1"), (3, "e3")]), None);
+        assert_eq!(
+            code(vec![(1, "e1"), (2, "wrong")]).as_deref(),
+            Some("InvalidPart")
+        );
+        assert_eq!(
+            code(vec![(1, "e1"), (4, "e4")]).as_deref(),
+            Some("InvalidPart")
+        );
+        assert_eq!(
+            code(vec![(2, "e2"), (3, "e3")]).as_deref(),
+            Some("EntityTooSmall")
+        );
+    }
+}

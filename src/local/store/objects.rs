@@ -1,0 +1,651 @@
+//! Object operations: PUT streams the body to a new blob while hashing it,
+//! verifies Content-MD5 and `x-amz-checksum-*`, and only then commits, in one
+//! transaction with its conditions (`If-Match`, `If-None-Match`) and the
+//! bucket's existence; GET and HEAD read one row and open one file.
+
+use super::blobs::BlobWriter;
+use super::db::{self, Attrs, ObjectRow};
+use super::{LocalStore, StoreError, etag, now_ms, timestamp};
+use bytes::Bytes;
+use s3s::dto::*;
+use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
+use std::io::{Read, Seek, SeekFrom};
+
+pub(super) use super::rules::{
+    ALGORITHMS, Checksums, Conditions, attrs_of, check_md5, check_write, customer_key,
+    echo_encryption, evaluate, expires_of, hex, no_versions, receive, refuse_unkept, storage_class,
+};
+
+/// Bodies up to this size are read in the call that finds them (one trip to
+/// the blocking pool); larger ones stream.
+const INLINE_READ: u64 = 256 * 1024;
+/// Chunks of a streamed body.
+const CHUNK: usize = 64 * 1024;
+
+/// What a GET or HEAD found.
+struct Found {
+    row: ObjectRow,
+    attrs: Attrs,
+    /// Byte range served, if a Range was asked.
+    range: Option<std::ops::Range<u64>>,
+    body: Option<Body>,
+}
+
+enum Body {
+    Bytes(Bytes),
+    File(std::fs::File, u64),
+}
+
+impl LocalStore {
+    /// Finds an object (and opens its blob when `open`), evaluating the
+    /// read conditions and the range. A blob replaced between the row read
+    /// and the open is looked up again.
+    async fn find(
+        &self,
+        bucket: String,
+        key: String,
+        conditions: Conditions,
+        range: Option<Range>,
+        open: bool,
+    ) -> S3Result<Found> {
+        self.blocking(move |s| {
+            for _ in 0..4 {
+                let (row, attrs) = s.db.read(|tx| {
+                    db::require_bucket(tx, &bucket)?;
+                    db::object(tx, &bucket, &key)?.ok_or(StoreError::NoSuchKey)
+                })?;
+                evaluate(&conditions, &row.etag, row.modified_ms)?;
+                let span = match range {
+                    None => None,
+                    Some(r) => Some(r.check(row.size).map_err(|_| {
+                        StoreError::S3(s3_error!(
+                            InvalidRange,
+                            "The requested range is not satisfiable"
+                        ))
+                    })?),
+                };
+                if !open {
+                    return Ok(Found {
+                        row,
+                        attrs,
+                        range: span,
+                        body: None,
+                    });
+                }
+                let mut file = match std::fs::File::open(s.blobs.path(&row.blob)) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                let (start, len) = match &span {
+                    Some(r) => (r.start, r.end - r.start),
+                    None => (0, row.size),
+                };
+                if start > 0 {
+                    file.seek(SeekFrom::Start(start))?;
+                }
+                let body = if len <= INLINE_READ {
+                    let mut buf = vec![0; len as usize];
+                    file.read_exact(&mut buf)?;
+                    Body::Bytes(Bytes::from(buf))
+                } else {
+                    Body::File(file, len)
+                };
+                return Ok(Found {
+                    row,
+                    attrs,
+                    range: span,
+                    body: Some(body),
+                });
+            }
+            Err(StoreError::NoSuchKey)
+        })
+        .await
+    }
+
+    pub(super) async fn put_object_impl(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let input = req.input;
+        refuse_unkept!(input)?;
+        let encryption = super::extras::for_write(
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
+            input.bucket_key_enabled,
+            customer_key!(input),
+        )?;
+        let tags = super::extras::parse_tagging(input.tagging.as_deref())?;
+        let class = storage_class(input.storage_class.as_ref())?;
+        let mut checksums = Checksums::new(
+            [
+                input.checksum_crc32,
+                input.checksum_crc32c,
+                input.checksum_sha1,
+                input.checksum_sha256,
+                input.checksum_crc64nvme,
+            ],
+            input.checksum_algorithm.as_ref(),
+            &req.headers,
+        )?;
+        let (bucket, key) = (input.bucket, input.key);
+        let (if_match, if_none_match) = (input.if_match, input.if_none_match);
+        // Fail before the upload when the outcome is already known; the
+        // commit checks again.
+        {
+            let (bucket, key, m, n) = (
+                bucket.clone(),
+                key.clone(),
+                if_match.clone(),
+                if_none_match.clone(),
+            );
+            self.blocking(move |s| {
+                s.db.read(|tx| {
+                    db::require_bucket(tx, &bucket)?;
+                    let current = db::object(tx, &bucket, &key)?;
+                    check_write(current.as_ref().map(|(r, _)| r), m.as_ref(), n.as_ref())
+                })
+            })
+            .await?;
+        }
+        let received = receive(self, input.body, input.content_length, checksums.hasher()).await?;
+        checksums.take_trailers(req.trailing_headers);
+        check_md5(input.content_md5.as_deref(), &received.md5)?;
+        let mut attrs = attrs_of(
+            input.content_type,
+            input.content_encoding,
+            input.content_disposition,
+            input.content_language,
+            input.cache_control,
+            input.expires,
+            input.website_redirect_location,
+            input.metadata,
+        );
+        attrs.checksums = checksums.verify(received.checksum)?;
+        attrs.encryption = encryption;
+        attrs.tags = tags;
+        let mut writer = received.writer;
+        writer
+            .place()
+            .await
+            .map_err(|e| S3Error::from(StoreError::Io(e)))?;
+        let row = ObjectRow {
+            key,
+            blob: writer.id.clone(),
+            size: writer.size(),
+            etag: hex(&received.md5),
+            modified_ms: now_ms(),
+            class,
+        };
+        let mut out = PutObjectOutput {
+            e_tag: Some(etag(&row.etag)),
+            checksum_crc32: attrs.checksums.get("crc32").cloned(),
+            checksum_crc32c: attrs.checksums.get("crc32c").cloned(),
+            checksum_sha1: attrs.checksums.get("sha1").cloned(),
+            checksum_sha256: attrs.checksums.get("sha256").cloned(),
+            checksum_crc64nvme: attrs.checksums.get("crc64nvme").cloned(),
+            ..Default::default()
+        };
+        echo_encryption!(out, &attrs.encryption);
+        // S3 names a class other than STANDARD in the answer (PutObjectOutput
+        // has no field for it).
+        let class_header = row
+            .class
+            .as_deref()
+            .and_then(|c| http::HeaderValue::from_str(c).ok());
+        self.commit_object(bucket, row, attrs, writer, if_match, if_none_match)
+            .await?;
+        let mut response = S3Response::new(out);
+        if let Some(class) = class_header {
+            response.headers.insert("x-amz-storage-class", class);
+        }
+        Ok(response)
+    }
+
+    /// Names a placed blob by a row, in one transaction with the bucket's
+    /// existence and the write conditions. The writer moves into the
+    /// blocking task, so the blob is kept or removed there, as the commit
+    /// went, even if the request is dropped meanwhile.
+    pub(super) async fn commit_object(
+        &self,
+        bucket: String,
+        row: ObjectRow,
+        attrs: Attrs,
+        writer: BlobWriter,
+        if_match: Option<ETagCondition>,
+        if_none_match: Option<ETagCondition>,
+    ) -> S3Result<()> {
+        self.blocking(move |s| {
+            let replaced = s.db.write(|tx| {
+                db::require_bucket(tx, &bucket)?;
+                let current = db::object(tx, &bucket, &row.key)?;
+                check_write(
+                    current.as_ref().map(|(r, _)| r),
+                    if_match.as_ref(),
+                    if_none_match.as_ref(),
+                )?;
+                db::put_object(tx, &bucket, &row, &attrs)
+            })?;
+            writer.keep();
+            s.blobs.remove(replaced);
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn get_object_impl(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let input = req.input;
+        no_versions(input.version_id.as_deref())?;
+        if input.part_number.is_some() {
+            return Err(s3_error!(
+                NotImplemented,
+                "GetObject by partNumber is not implemented by the local store"
+            ));
+        }
+        let conditions = Conditions {
+            if_match: input.if_match,
+            if_none_match: input.if_none_match,
+            if_modified_since: input.if_modified_since,
+            if_unmodified_since: input.if_unmodified_since,
+        };
+        let found = self
+            .find(
+                input.bucket.clone(),
+                input.key.clone(),
+                conditions,
+                input.range,
+                true,
+            )
+            .await?;
+        super::extras::check_read(&found.attrs.encryption, customer_key!(input))?;
+        let (start, len) = match &found.range {
+            Some(r) => (r.start, r.end - r.start),
+            None => (0, found.row.size),
+        };
+        let body = match found.body {
+            Some(Body::Bytes(b)) => StreamingBlob::from(s3s::Body::from(b)),
+            Some(Body::File(file, len)) => StreamingBlob::wrap(file_stream(file, len)),
+            None => StreamingBlob::from(s3s::Body::from(Bytes::new())),
+        };
+        let whole = found.range.is_none();
+        let checksums = checksum_headers(&found.attrs, whole);
+        let attrs = found.attrs;
+        let mut out = GetObjectOutput {
+            body: Some(body),
+            accept_ranges: Some("bytes".into()),
+            content_length: Some(len as i64),
+            content_range: found.range.as_ref().map(|_| {
+                format!(
+                    "bytes {start}-{}/{}",
+                    start + len.saturating_sub(1),
+                    found.row.size
+                )
+            }),
+            e_tag: Some(etag(&found.row.etag)),
+            last_modified: Some(timestamp(found.row.modified_ms)),
+            storage_class: found.row.class.map(StorageClass::from),
+            expires: expires_of(&attrs),
+            metadata: (!attrs.metadata.is_empty())
+                .then(|| attrs.metadata.clone().into_iter().collect()),
+            content_type: attrs.content_type,
+            content_encoding: attrs.content_encoding,
+            content_disposition: attrs.content_disposition,
+            content_language: attrs.content_language,
+            cache_control: attrs.cache_control,
+            website_redirect_location: attrs.website_redirect_location,
+            checksum_crc32: checksums[0].clone(),
+            checksum_crc32c: checksums[1].clone(),
+            checksum_sha1: checksums[2].clone(),
+            checksum_sha256: checksums[3].clone(),
+            checksum_crc64nvme: checksums[4].clone(),
+            tag_count: (!attrs.tags.is_empty()).then_some(attrs.tags.len() as i32),
+            ..Default::default()
+        };
+        echo_encryption!(out, &attrs.encryption);
+        // response-* query parameters override what is stored, as S3 does.
+        if let Some(v) = input.response_content_type {
+            out.content_type = Some(v);
+        }
+        if let Some(v) = input.response_content_encoding {
+            out.content_encoding = Some(v);
+        }
+        if let Some(v) = input.response_content_disposition {
+            out.content_disposition = Some(v);
+        }
+        if let Some(v) = input.response_content_language {
+            out.content_language = Some(v);
+        }
+        if let Some(v) = input.response_cache_control {
+            out.cache_control = Some(v);
+        }
+        if let Some(v) = input.response_expires {
+            out.expires = Some(v);
+        }
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn head_object_impl(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let input = req.input;
+        no_versions(input.version_id.as_deref())?;
+        let conditions = Conditions {
+            if_match: input.if_match,
+            if_none_match: input.if_none_match,
+            if_modified_since: input.if_modified_since,
+            if_unmodified_since: input.if_unmodified_since,
+        };
+        let found = self
+            .find(
+                input.bucket.clone(),
+                input.key.clone(),
+                conditions,
+                input.range,
+                false,
+            )
+            .await?;
+        super::extras::check_read(&found.attrs.encryption, customer_key!(input))?;
+        let (start, len) = match &found.range {
+            Some(r) => (r.start, r.end - r.start),
+            None => (0, found.row.size),
+        };
+        let checksums = checksum_headers(&found.attrs, found.range.is_none());
+        let attrs = found.attrs;
+        let mut out = HeadObjectOutput {
+            accept_ranges: Some("bytes".into()),
+            content_length: Some(len as i64),
+            content_range: found.range.as_ref().map(|_| {
+                format!(
+                    "bytes {start}-{}/{}",
+                    start + len.saturating_sub(1),
+                    found.row.size
+                )
+            }),
+            e_tag: Some(etag(&found.row.etag)),
+            last_modified: Some(timestamp(found.row.modified_ms)),
+            storage_class: found.row.class.map(StorageClass::from),
+            expires: expires_of(&attrs),
+            metadata: (!attrs.metadata.is_empty())
+                .then(|| attrs.metadata.clone().into_iter().collect()),
+            content_type: input.response_content_type.or(attrs.content_type),
+            content_encoding: input.response_content_encoding.or(attrs.content_encoding),
+            content_disposition: input
+                .response_content_disposition
+                .or(attrs.content_disposition),
+            content_language: input.response_content_language.or(attrs.content_language),
+            cache_control: input.response_cache_control.or(attrs.cache_control),
+            website_redirect_location: attrs.website_redirect_location,
+            checksum_crc32: checksums[0].clone(),
+            checksum_crc32c: checksums[1].clone(),
+            checksum_sha1: checksums[2].clone(),
+            checksum_sha256: checksums[3].clone(),
+            checksum_crc64nvme: checksums[4].clone(),
+            ..Default::default()
+        };
+        echo_encryption!(out, &attrs.encryption);
+        // 206 for a range: set by server::store_service (s3s ignores it here).
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn delete_object_impl(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let input = req.input;
+        no_versions(input.version_id.as_deref())?;
+        let (bucket, key, if_match) = (input.bucket, input.key, input.if_match);
+        self.blocking(move |s| {
+            let gone = s.db.write(|tx| {
+                db::require_bucket(tx, &bucket)?;
+                if if_match.is_some() {
+                    let current = db::object(tx, &bucket, &key)?;
+                    check_write(current.as_ref().map(|(r, _)| r), if_match.as_ref(), None)?;
+                }
+                db::delete_object(tx, &bucket, &key)
+            })?;
+            s.blobs.remove(gone);
+            Ok(())
+        })
+        .await?;
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    pub(super) async fn delete_objects_impl(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let input = req.input;
+        let quiet = input.delete.quiet.unwrap_or(false);
+        let bucket = input.bucket;
+        let objects = input.delete.objects;
+        if objects.len() > 1000 {
+            return Err(s3_error!(
+                MalformedXML,
+                "A DeleteObjects request names at most 1000 keys"
+            ));
+        }
+        let keys: Vec<(String, Option<String>)> =
+            objects.into_iter().map(|o| (o.key, o.version_id)).collect();
+        let (deleted, errors) = self
+            .blocking(move |s| {
+                let (gone, deleted, errors) = s.db.write(|tx| {
+                    db::require_bucket(tx, &bucket)?;
+                    let mut gone = Vec::new();
+                    let mut deleted = Vec::new();
+                    let mut errors = Vec::new();
+                    for (key, version) in keys {
+                        if version.as_deref().is_some_and(|v| v != "null") {
+                            errors.push(Error {
+                                code: Some("NoSuchVersion".into()),
+                                message: Some("The specified version does not exist.".into()),
+                                key: Some(key),
+                                version_id: version,
+                            });
+                            continue;
+                        }
+                        gone.extend(db::delete_object(tx, &bucket, &key)?);
+                        deleted.push(DeletedObject {
+                            key: Some(key),
+                            version_id: version,
+                            ..Default::default()
+                        });
+                    }
+                    Ok((gone, deleted, errors))
+                })?;
+                s.blobs.remove(gone);
+                Ok((deleted, errors))
+            })
+            .await?;
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: (!quiet && !deleted.is_empty()).then_some(deleted),
+            errors: (!errors.is_empty()).then_some(errors),
+            ..Default::default()
+        }))
+    }
+
+    /// CopyObject: the new object shares the source's bytes (a hard link to
+    /// its immutable blob, or a copy where links are not possible).
+    pub(super) async fn copy_object_impl(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let input = req.input;
+        let (src_bucket, src_key, src_version) = match &input.copy_source {
+            CopySource::Bucket {
+                bucket,
+                key,
+                version_id,
+            } => (
+                bucket.to_string(),
+                key.to_string(),
+                version_id.as_deref().map(str::to_string),
+            ),
+            CopySource::AccessPoint { .. } | CopySource::Outpost { .. } => {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "Copying from an access point is not implemented"
+                ));
+            }
+        };
+        no_versions(src_version.as_deref())?;
+        no_sse_c(input.sse_customer_algorithm.as_deref())?;
+        refuse_unkept!(input)?;
+        let class = storage_class(input.storage_class.as_ref())?;
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let conditions = Conditions {
+            if_match: input.copy_source_if_match,
+            if_none_match: input.copy_source_if_none_match,
+            if_modified_since: input.copy_source_if_modified_since,
+            if_unmodified_since: input.copy_source_if_unmodified_since,
+        };
+        let found = self
+            .find(src_bucket, src_key.clone(), conditions, None, false)
+            .await
+            .map_err(|e| {
+                if *e.code() == s3s::S3ErrorCode::NotModified {
+                    s3_error!(PreconditionFailed)
+                } else {
+                    e
+                }
+            })?;
+        if !replace && input.bucket == src_bucket_of(&input.copy_source) && input.key == src_key {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        if found.attrs.encryption.customer_key_md5.is_some() {
+            return Err(s3_error!(
+                NotImplemented,
+                "Copying an object stored with a customer key is not implemented by the local store"
+            ));
+        }
+        let encryption = super::extras::for_write(
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
+            input.bucket_key_enabled,
+            super::extras::CustomerKey {
+                algorithm: None,
+                key: None,
+                key_md5: None,
+            },
+        )?;
+        let mut attrs = if replace {
+            attrs_of(
+                input.content_type,
+                input.content_encoding,
+                input.content_disposition,
+                input.content_language,
+                input.cache_control,
+                input.expires,
+                input.website_redirect_location,
+                input.metadata,
+            )
+        } else {
+            found.attrs
+        };
+        attrs.encryption = encryption;
+        let mut writer = self.inner.blobs.create().await.map_err(S3Error::from)?;
+        let source = self.inner.blobs.path(&found.row.blob);
+        let target = writer.temp_path().to_path_buf();
+        self.blocking(move |_| {
+            std::fs::remove_file(&target)?;
+            if std::fs::hard_link(&source, &target).is_err() {
+                std::fs::copy(&source, &target)?;
+            }
+            Ok(())
+        })
+        .await?;
+        writer.add_size(found.row.size);
+        writer
+            .place()
+            .await
+            .map_err(|e| S3Error::from(StoreError::Io(e)))?;
+        let row = ObjectRow {
+            key: input.key,
+            blob: writer.id.clone(),
+            size: found.row.size,
+            etag: found.row.etag,
+            modified_ms: now_ms(),
+            class: class.or(found.row.class),
+        };
+        let result = CopyObjectResult {
+            e_tag: Some(etag(&row.etag)),
+            last_modified: Some(timestamp(row.modified_ms)),
+            ..Default::default()
+        };
+        self.commit_object(input.bucket, row, attrs, writer, None, None)
+            .await?;
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(result),
+            ..Default::default()
+        }))
+    }
+}
+
+fn src_bucket_of(source: &CopySource) -> String {
+    match source {
+        CopySource::Bucket { bucket, .. } => bucket.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// SSE with customer keys is not emulated: refused, never ignored.
+fn no_sse_c(algorithm: Option<&str>) -> S3Result<()> {
+    match algorithm {
+        None => Ok(()),
+        Some(_) => Err(s3_error!(
+            NotImplemented,
+            "Server-side encryption with customer keys is not implemented by the local store"
+        )),
+    }
+}
+
+/// The stored checksums, sent whenever the whole object is read or headed
+/// (as moto and s3s-fs do; S3 waits for `x-amz-checksum-mode: ENABLED`,
+/// which the SDK sends on GetObject by default), so HEAD and GET agree.
+fn checksum_headers(attrs: &Attrs, send: bool) -> [Option<String>; 5] {
+    ALGORITHMS.map(|name| {
+        if send {
+            attrs.checksums.get(name).cloned()
+        } else {
+            None
+        }
+    })
+}
+
+/// `len` bytes of `file` from where it stands, in chunks.
+fn file_stream(
+    file: std::fs::File,
+    len: u64,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static {
+    let file = tokio::fs::File::from_std(file);
+    futures_util::stream::unfold((file, len), |(mut file, left)| async move {
+        use tokio::io::AsyncReadExt;
+        if left == 0 {
+            return None;
+        }
+        let mut buf = vec![0; (left as usize).min(CHUNK)];
+        match file.read(&mut buf).await {
+            Ok(0) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "blob shorter than its row",
+                )),
+                (file, 0),
+            )),
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), (file, left - n as u64)))
+            }
+            Err(e) => Some((Err(e), (file, 0))),
+        }
+    })
+}

@@ -1,0 +1,911 @@
+//! The embedded S3 store on its own, as S3 clients see it (aws-sdk-s3 over
+//! loopback, SigV4): the S3 rules it keeps by construction (issue 13). The
+//! store runs in this process over a fresh folder; tests/store_process.rs
+//! runs it as a process (kill, memory, two processes, old layouts).
+
+mod common;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration,
+};
+use common::random_bytes;
+use s3_proxy::local::server::{self, Running};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Store {
+    client: Client,
+    store: Running,
+    _dir: tempfile::TempDir,
+}
+
+async fn store() -> Store {
+    let dir = common::temp_dir();
+    let store = server::start_store(dir.path(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = server::local_client(&store.url(), Duration::from_secs(60));
+    Store {
+        client,
+        store,
+        _dir: dir,
+    }
+}
+
+/// The S3 error code of an SDK error ("NotFound" and friends for HEAD).
+fn code<E: ProvideErrorMetadata, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or("not a service error")
+        .to_string()
+}
+
+async fn put(c: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
+    let out = c
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PUT {key:?}: {e:?}"));
+    out.e_tag().unwrap().to_string()
+}
+
+async fn get(c: &Client, bucket: &str, key: &str) -> Vec<u8> {
+    let out = c
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {key:?}: {e:?}"));
+    out.body.collect().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn every_s3_key_works_and_names_never_clash() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("keys").send().await.unwrap();
+    let long = "k".repeat(1024);
+    let two_hundred = format!("{}/{}", "a".repeat(100), "b".repeat(99));
+    let keys = [
+        "a",
+        "a/",
+        "a/b",
+        "a/b/",
+        "dir/",
+        "../up",
+        "./dot",
+        "a//b",
+        "/lead",
+        "é/ü 日本 ✓",
+        "spaces and + and %2F",
+        long.as_str(),
+        two_hundred.as_str(),
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        put(c, "keys", key, format!("body {i}").as_bytes()).await;
+    }
+    for (i, key) in keys.iter().enumerate() {
+        assert_eq!(
+            get(c, "keys", key).await,
+            format!("body {i}").as_bytes(),
+            "{key:?}"
+        );
+    }
+    // Over 1024 bytes: refused, as S3 does.
+    let too_long = "k".repeat(1025);
+    let err = c
+        .put_object()
+        .bucket("keys")
+        .key(&too_long)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "KeyTooLongError", "{err:?}");
+    // Every key is listed, folder markers included, in byte order.
+    let out = c.list_objects_v2().bucket("keys").send().await.unwrap();
+    let listed: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
+    let mut expected: Vec<&str> = keys.to_vec();
+    expected.sort();
+    assert_eq!(listed, expected);
+    // A bucket holding only a folder marker is not empty.
+    c.create_bucket().bucket("marker").send().await.unwrap();
+    put(c, "marker", "only/", b"").await;
+    let err = c.delete_bucket().bucket("marker").send().await.unwrap_err();
+    assert_eq!(code(&err), "BucketNotEmpty");
+    // Deleting the object `a` leaves `a/` and `a/b`.
+    c.delete_object()
+        .bucket("keys")
+        .key("a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(c, "keys", "a/b").await, b"body 2");
+    assert_eq!(get(c, "keys", "a/").await, b"body 1");
+}
+
+/// ListObjectsV2 as S3 defines it, computed the slow way: every key, in
+/// byte order, rolled up at the first delimiter after the prefix; entries
+/// after the marker only.
+fn model(
+    keys: &BTreeSet<String>,
+    prefix: &str,
+    delimiter: &str,
+    after: Option<&str>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for key in keys.iter().filter(|k| k.starts_with(prefix)) {
+        let entry = match (!delimiter.is_empty())
+            .then(|| key[prefix.len()..].find(delimiter))
+            .flatten()
+        {
+            Some(i) => format!("{}*", &key[..prefix.len() + i + delimiter.len()]),
+            None => key.clone(),
+        };
+        let name = entry.trim_end_matches('*');
+        if after.is_some_and(|a| name <= a) || out.last() == Some(&entry) {
+            continue;
+        }
+        out.push(entry);
+    }
+    out
+}
+
+/// Every page of a listing through the SDK; entries as in [`model`].
+async fn list_all(
+    c: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: &str,
+    start_after: Option<&str>,
+    max_keys: i32,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = c
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .delimiter(delimiter)
+            .set_start_after(start_after.map(str::to_string))
+            .max_keys(max_keys)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        let mut entries: Vec<String> = page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .chain(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(|p| format!("{p}*"))),
+            )
+            .collect();
+        entries.sort_by(|a, b| a.trim_end_matches('*').cmp(b.trim_end_matches('*')));
+        assert_eq!(page.key_count(), Some(entries.len() as i32));
+        assert!(entries.len() <= max_keys as usize);
+        out.extend(entries);
+        if !page.is_truncated().unwrap_or(false) {
+            assert!(page.next_continuation_token().is_none());
+            return out;
+        }
+        token = page.next_continuation_token().map(str::to_string);
+        assert!(token.is_some(), "a truncated page names where to go on");
+    }
+}
+
+#[tokio::test]
+async fn listings_are_ordered_range_scans_with_any_delimiter() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("list").send().await.unwrap();
+    let mut keys = BTreeSet::new();
+    let parts = ["a", "a/", "b", "é", "--", "/", "z", "日本", "x.y"];
+    let mut seed = 7u64;
+    while keys.len() < 150 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let n = 1 + (seed % 5) as usize;
+        let key: String = (0..n)
+            .map(|i| parts[((seed >> (8 * i)) % parts.len() as u64) as usize])
+            .collect();
+        keys.insert(key);
+    }
+    let client = Arc::new(c.clone());
+    let mut puts = tokio::task::JoinSet::new();
+    for key in keys.clone() {
+        let client = client.clone();
+        puts.spawn(async move { put(&client, "list", &key, b"").await });
+    }
+    while let Some(done) = puts.join_next().await {
+        done.unwrap();
+    }
+    for delimiter in ["", "/", "--", "é", "a/", "日本"] {
+        for prefix in ["", "a", "a/", "é", "z/"] {
+            for (start_after, max_keys) in [
+                (None, 1000),
+                (None, 7),
+                (Some("a/b"), 3),
+                (Some("é"), 1000),
+                (None, 1),
+            ] {
+                let expected = model(&keys, prefix, delimiter, start_after);
+                let got = list_all(c, "list", prefix, delimiter, start_after, max_keys).await;
+                assert_eq!(
+                    got, expected,
+                    "prefix {prefix:?} delimiter {delimiter:?} start-after {start_after:?} max-keys {max_keys}"
+                );
+            }
+        }
+    }
+    // max-keys 0: nothing, not truncated.
+    let page = c
+        .list_objects_v2()
+        .bucket("list")
+        .max_keys(0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.key_count(), page.is_truncated()),
+        (Some(0), Some(false))
+    );
+    // A token that is not one of ours.
+    let err = c
+        .list_objects_v2()
+        .bucket("list")
+        .continuation_token("%%%")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidArgument");
+    // V1 lists the same.
+    let v1 = c
+        .list_objects()
+        .bucket("list")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    let v2 = c
+        .list_objects_v2()
+        .bucket("list")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v1.contents().len(), v2.contents().len());
+    assert_eq!(v1.common_prefixes().len(), v2.common_prefixes().len());
+}
+
+#[tokio::test]
+async fn concurrent_create_only_puts_have_exactly_one_winner() {
+    let s = store().await;
+    let c = Arc::new(s.client.clone());
+    c.create_bucket().bucket("race").send().await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let c = c.clone();
+        tasks.spawn(async move {
+            let body = format!("writer {i}").into_bytes();
+            let out = c
+                .put_object()
+                .bucket("race")
+                .key("once")
+                .if_none_match("*")
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await;
+            (body, out.map_err(|e| code(&e)))
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (body, out) = done.unwrap();
+        match out {
+            Ok(_) => winners.push(body),
+            Err(code) => assert_eq!(code, "PreconditionFailed"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one create-only PUT wins");
+    assert_eq!(get(&c, "race", "once").await, winners[0]);
+}
+
+#[tokio::test]
+async fn put_honours_if_match() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("cas").send().await.unwrap();
+    let first = put(c, "cas", "k", b"v1").await;
+    let err = c
+        .put_object()
+        .bucket("cas")
+        .key("k")
+        .if_match("\"0123456789abcdef0123456789abcdef\"")
+        .body(ByteStream::from_static(b"stale"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "PreconditionFailed");
+    let second = c
+        .put_object()
+        .bucket("cas")
+        .key("k")
+        .if_match(&first)
+        .body(ByteStream::from_static(b"v2"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(second.e_tag().unwrap(), first);
+    assert_eq!(get(c, "cas", "k").await, b"v2");
+    // If-Match on a key that does not exist: 404 NoSuchKey, as S3 answers.
+    let err = c
+        .put_object()
+        .bucket("cas")
+        .key("missing")
+        .if_match(&first)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchKey");
+    // Concurrent compare-and-swap from one ETag: one winner.
+    let c2 = Arc::new(c.clone());
+    let etag = second.e_tag().unwrap().to_string();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let (c, etag) = (c2.clone(), etag.clone());
+        tasks.spawn(async move {
+            c.put_object()
+                .bucket("cas")
+                .key("k")
+                .if_match(etag)
+                .body(ByteStream::from(format!("cas {i}").into_bytes()))
+                .send()
+                .await
+                .is_ok()
+        });
+    }
+    let mut wins = 0;
+    while let Some(ok) = tasks.join_next().await {
+        wins += usize::from(ok.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
+#[tokio::test]
+async fn delete_bucket_never_loses_a_concurrent_write() {
+    let s = store().await;
+    let c = Arc::new(s.client.clone());
+    for round in 0..12 {
+        let bucket = format!("racing-{round}");
+        c.create_bucket().bucket(&bucket).send().await.unwrap();
+        let mut puts = tokio::task::JoinSet::new();
+        for i in 0..6 {
+            let (c, bucket) = (c.clone(), bucket.clone());
+            puts.spawn(async move {
+                let key = format!("k{i}");
+                let out = c
+                    .put_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .body(ByteStream::from(vec![b'x'; 1000 * i]))
+                    .send()
+                    .await;
+                (key, out.map_err(|e| code(&e)))
+            });
+        }
+        let deleted = c
+            .delete_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .map_err(|e| code(&e));
+        let mut stored = Vec::new();
+        while let Some(done) = puts.join_next().await {
+            let (key, out) = done.unwrap();
+            match out {
+                Ok(_) => stored.push(key),
+                Err(code) => assert_eq!(code, "NoSuchBucket", "round {round} {key}"),
+            }
+        }
+        match deleted {
+            Ok(_) => assert!(
+                stored.is_empty(),
+                "round {round}: acknowledged writes {stored:?} into a deleted bucket"
+            ),
+            Err(code) => assert_eq!(code, "BucketNotEmpty", "round {round}"),
+        }
+        for key in stored {
+            assert_eq!(
+                get(&c, &bucket, &key).await.len(),
+                1000 * key[1..].parse::<usize>().unwrap()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn errors_keep_s3_codes() {
+    let s = store().await;
+    let c = &s.client;
+    let err = c
+        .get_object()
+        .bucket("nope")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchBucket");
+    let err = c
+        .put_object()
+        .bucket("nope")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchBucket");
+    let err = c.list_objects_v2().bucket("nope").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchBucket");
+    let err = c.delete_bucket().bucket("nope").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchBucket");
+    c.create_bucket().bucket("codes").send().await.unwrap();
+    let err = c.create_bucket().bucket("codes").send().await.unwrap_err();
+    assert_eq!(code(&err), "BucketAlreadyOwnedByYou");
+    let err = c
+        .get_object()
+        .bucket("codes")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchKey");
+    let err = c
+        .head_object()
+        .bucket("codes")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NotFound");
+    // Deleting a missing key is a success.
+    c.delete_object()
+        .bucket("codes")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    put(c, "codes", "k", b"0123456789").await;
+    let err = c.delete_bucket().bucket("codes").send().await.unwrap_err();
+    assert_eq!(code(&err), "BucketNotEmpty");
+    let err = c
+        .get_object()
+        .bucket("codes")
+        .key("k")
+        .range("bytes=10-20")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidRange");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(416));
+    let err = c
+        .get_object()
+        .bucket("codes")
+        .key("k")
+        .if_match("\"nope\"")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "PreconditionFailed");
+    let err = c
+        .upload_part()
+        .bucket("codes")
+        .key("k")
+        .upload_id("nope")
+        .part_number(1)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchUpload");
+    let err = c
+        .create_bucket()
+        .bucket("Bad_Name")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidBucketName");
+}
+
+#[tokio::test]
+async fn ranges_metadata_and_content_headers_come_back() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("meta").send().await.unwrap();
+    let body = random_bytes(300_000, 3);
+    c.put_object()
+        .bucket("meta")
+        .key("obj")
+        .content_type("image/png")
+        .cache_control("max-age=60")
+        .content_disposition("attachment; filename=\"x.png\"")
+        .content_encoding("identity")
+        .content_language("fr")
+        .metadata("origin", "test")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    let out = c
+        .head_object()
+        .bucket("meta")
+        .key("obj")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.content_length(), Some(300_000));
+    assert_eq!(out.content_type(), Some("image/png"));
+    assert_eq!(out.cache_control(), Some("max-age=60"));
+    assert_eq!(
+        out.content_disposition(),
+        Some("attachment; filename=\"x.png\"")
+    );
+    assert_eq!(out.content_language(), Some("fr"));
+    assert_eq!(out.metadata().unwrap()["origin"], "test");
+    // The ETag of a single PUT is the MD5 of its bytes.
+    use md5::Digest;
+    let md5: String = md5::Md5::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(out.e_tag(), Some(format!("\"{md5}\"").as_str()));
+    for (range, first, last) in [
+        ("bytes=0-9", 0, 9),
+        ("bytes=-5", 299_995, 299_999),
+        ("bytes=299990-", 299_990, 299_999),
+        ("bytes=100-299999999", 100, 299_999),
+    ] {
+        let out = c
+            .get_object()
+            .bucket("meta")
+            .key("obj")
+            .range(range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            out.content_range(),
+            Some(format!("bytes {first}-{last}/300000").as_str())
+        );
+        let got = out.body.collect().await.unwrap().to_vec();
+        assert!(got == body[first..=last], "{range}");
+    }
+    // A ranged HEAD: 206 with the range's length, as S3 answers it.
+    let out = c
+        .head_object()
+        .bucket("meta")
+        .key("obj")
+        .range("bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.content_length(), Some(10));
+    assert_eq!(out.content_range(), Some("bytes 0-9/300000"));
+    // Large bodies stream; whole-object reads come back whole.
+    assert_eq!(get(c, "meta", "obj").await, body);
+    // response-* overrides, as S3 applies them.
+    let out = c
+        .get_object()
+        .bucket("meta")
+        .key("obj")
+        .response_content_type("text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.content_type(), Some("text/plain"));
+}
+
+#[tokio::test]
+async fn digests_are_checked_before_anything_is_replaced() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("digest").send().await.unwrap();
+    put(c, "digest", "k", b"precious").await;
+    let err = c
+        .put_object()
+        .bucket("digest")
+        .key("k")
+        .content_md5("AAAAAAAAAAAAAAAAAAAAAA==")
+        .body(ByteStream::from_static(b"corrupt"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "BadDigest");
+    let err = c
+        .put_object()
+        .bucket("digest")
+        .key("k")
+        .checksum_sha256("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        .body(ByteStream::from_static(b"corrupt"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "BadDigest");
+    assert_eq!(get(c, "digest", "k").await, b"precious");
+    // Right digests pass, and the checksum is kept.
+    let out = c
+        .put_object()
+        .bucket("digest")
+        .key("k")
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from_static(b"fresh"))
+        .send()
+        .await
+        .unwrap();
+    let sha = out.checksum_sha256().unwrap().to_string();
+    let out = c
+        .head_object()
+        .bucket("digest")
+        .key("k")
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.checksum_sha256(), Some(sha.as_str()));
+}
+
+#[tokio::test]
+async fn buckets_remember_their_location() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket()
+        .bucket("in-paris")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest3)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.create_bucket().bucket("at-home").send().await.unwrap();
+    let out = c
+        .get_bucket_location()
+        .bucket("in-paris")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.location_constraint(),
+        Some(&BucketLocationConstraint::EuWest3)
+    );
+    // us-east-1 is the empty constraint, as S3 answers it.
+    let out = c
+        .get_bucket_location()
+        .bucket("at-home")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.location_constraint().map_or("", |l| l.as_str()), "");
+    let out = c.head_bucket().bucket("in-paris").send().await.unwrap();
+    assert_eq!(out.bucket_region(), Some("eu-west-3"));
+    let out = c.list_buckets().send().await.unwrap();
+    let names: Vec<&str> = out.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, ["at-home", "in-paris"]);
+}
+
+#[tokio::test]
+async fn multipart_uploads_join_parts_with_s3s_etag() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("mpu").send().await.unwrap();
+    let up = c
+        .create_multipart_upload()
+        .bucket("mpu")
+        .key("big")
+        .content_type("application/x-test")
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap();
+    let parts = [random_bytes(5 * 1024 * 1024, 1), random_bytes(1234, 2)];
+    let mut completed = Vec::new();
+    let mut md5s = Vec::new();
+    use md5::Digest;
+    for (i, part) in parts.iter().enumerate() {
+        let n = i as i32 + 1;
+        let out = c
+            .upload_part()
+            .bucket("mpu")
+            .key("big")
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from(part.clone()))
+            .send()
+            .await
+            .unwrap();
+        md5s.extend_from_slice(&md5::Md5::digest(part));
+        completed.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    let listed = c
+        .list_parts()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parts().len(), 2);
+    assert_eq!(listed.parts()[1].size(), Some(1234));
+    // Out of order: refused.
+    let err = c
+        .complete_multipart_upload()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed.iter().rev().cloned().collect()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidPartOrder");
+    let out = c
+        .complete_multipart_upload()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let expected: String = md5::Md5::digest(&md5s)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(out.e_tag(), Some(format!("\"{expected}-2\"").as_str()));
+    let mut whole = parts[0].clone();
+    whole.extend_from_slice(&parts[1]);
+    assert!(get(c, "mpu", "big").await == whole);
+    let head = c
+        .head_object()
+        .bucket("mpu")
+        .key("big")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("application/x-test"));
+    // The upload is gone; an aborted one too.
+    let err = c
+        .list_parts()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchUpload");
+    let other = c
+        .create_multipart_upload()
+        .bucket("mpu")
+        .key("dropped")
+        .send()
+        .await
+        .unwrap();
+    let listed = c
+        .list_multipart_uploads()
+        .bucket("mpu")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.uploads().len(), 1);
+    c.abort_multipart_upload()
+        .bucket("mpu")
+        .key("dropped")
+        .upload_id(other.upload_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let listed = c
+        .list_multipart_uploads()
+        .bucket("mpu")
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.uploads().is_empty());
+    let health = s_check(&s);
+    assert_eq!(health.broken, Vec::<String>::new());
+}
+
+fn s_check(s: &Store) -> s3_proxy::local::store::Health {
+    s3_proxy::local::store::LocalStore::open(s._dir.path())
+        .unwrap()
+        .check()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_the_served_host_is_answered_and_slow_clients_are_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = store().await;
+    let addr = s.store.addr;
+    let ask = |host: &'static str| async move {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        String::from_utf8_lossy(&response).into_owned()
+    };
+    // A page that rebound its DNS name to 127.0.0.1 is turned away.
+    let answer = ask("attacker.example").await;
+    assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
+    // Loopback names reach s3s (which wants a signature).
+    let answer = ask("localhost").await;
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+
+    // Header-read and idle limits, shortened for the test.
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let slow = listener.local_addr().unwrap();
+    let service = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async {
+        use http_body_util::BodyExt;
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(body)))
+    });
+    let guard = server::Guard {
+        hosts: server::Hosts::new(slow.ip(), &[]),
+        limits: server::Limits {
+            header_read: Duration::from_millis(300),
+            idle: Duration::from_millis(600),
+        },
+    };
+    let serving = tokio::spawn(server::serve_with(listener, service, guard));
+    let closed_within = |partial: &'static [u8]| async move {
+        let mut stream = tokio::net::TcpStream::connect(slow).await.unwrap();
+        stream.write_all(partial).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut sink)).await;
+        started.elapsed()
+    };
+    // Headers that never finish.
+    assert!(closed_within(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n").await < Duration::from_secs(3));
+    // A body that stops coming.
+    assert!(
+        closed_within(
+            b"PUT / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly ten.."
+        )
+        .await
+            < Duration::from_secs(3)
+    );
+    serving.abort();
+}
