@@ -202,8 +202,9 @@ impl App {
             Prepared::Answer(response) => return Ok(response.map(StreamBody::from)),
             Prepared::Call(call) => call,
         };
-        let owner = call.owner.as_deref();
-        let outcome = match call.op {
+        let Call { op, owner, html } = *call;
+        let owner = owner.as_deref();
+        let outcome = match op {
             Operation::GetObject(read) => {
                 let (max, idle) = (self.config.stream_max_bytes, self.config.backend_timeout);
                 match self
@@ -220,7 +221,7 @@ impl App {
             op => self.backend.execute(op, owner).await?,
         };
         Ok(self
-            .render(outcome, neg, call.html.as_deref())?
+            .render(outcome, neg, html.as_deref())?
             .map(StreamBody::from))
     }
 
@@ -263,11 +264,11 @@ impl App {
                 .binary_media_types
                 .decodes_for_accept(neg.accept.as_deref());
         }
-        Ok(Prepared::Call(Call {
+        Ok(Prepared::Call(Box::new(Call {
             op,
             owner,
             html: html.then_some(req.client_path),
-        }))
+        })))
     }
 
     /// The outcome as the answer negotiated: S3's documents, or the HTML
@@ -296,7 +297,7 @@ impl App {
 enum Prepared {
     /// Answered without S3 (a CORS preflight).
     Answer(Response<Body>),
-    Call(Call),
+    Call(Box<Call>),
 }
 
 /// An allowed S3 call.
