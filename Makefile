@@ -97,7 +97,7 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 	echo "moto S3 server on 127.0.0.1:$$port"; \
 	S3_PROXY_TEST_ENDPOINT=http://127.0.0.1:$$port S3_PROXY_TEST_ACCESS_KEY=test S3_PROXY_TEST_SECRET_KEY=test \
 	S3_PROXY_DIFF_MOTO_ENDPOINT=http://127.0.0.1:$$port \
-	  $(CARGO) test --no-fail-fast --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises --test differential --test cors_html
+	  $(CARGO) test --no-fail-fast --test api --test events --test http_semantics --test faults --test properties --test observability --test no_surprises --test differential --test cors_html --test streaming
 
 # Schemathesis (pinned in requirements-dev.txt) checks openapi.yaml against the
 # local emulator, started on a free loopback port over a temporary data folder

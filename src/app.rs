@@ -1,4 +1,5 @@
-//! The handler: [`Request`] -> `Response<Body>`.
+//! The handler: [`Request`] -> `Response<Body>` (or, in stream mode,
+//! `Response<StreamBody>`).
 //!
 //! It runs `route -> policy -> s3 -> response` for one request and logs it
 //! once, with its outcome. Errors are logged here, before they are turned
@@ -12,9 +13,10 @@ use crate::outcome::Outcome;
 use crate::policy;
 use crate::response::{self, Negotiation};
 use crate::route::{self, PathSource};
-use crate::s3::{self, Backend};
+use crate::s3::{self, Backend, ObjectGet};
+use crate::stream::StreamBody;
 use bytes::Bytes;
-use http::{HeaderMap, Method, Response};
+use http::{HeaderMap, Method, Response, StatusCode};
 use lambda_http::Body;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -94,15 +96,40 @@ impl App {
         let mut routed = Routed::default();
         let result = self.serve(req, &neg, &mut routed).await;
         let mut response = respond(result, &neg, &request_id, &resource, &routed);
-        // A refused preflight carries no CORS headers, as S3 answers one: the
-        // browser blocks the request either way, and says why.
-        let refused_preflight = who.method == Method::OPTIONS && !response.status().is_success();
-        if !refused_preflight {
-            self.config
-                .cors
-                .decorate(origin.as_deref(), response.headers_mut());
-        }
-        log_request(&request_id, &who, &routed, &response, started);
+        self.finish(
+            &request_id,
+            &who,
+            origin.as_deref(),
+            &routed,
+            &mut response,
+            started,
+        );
+        response
+    }
+
+    /// Serves one request in stream mode: as [`Self::handle`], except that a
+    /// GetObject's body is not read here but streamed from S3 as the answer
+    /// is sent, up to `STREAM_MAX_BYTES` (a larger answer is the usual 307).
+    /// Errors found before the answer starts are the usual S3-style answers.
+    /// The request is logged once its status is known.
+    pub async fn handle_streaming(&self, mut req: Request) -> Response<StreamBody> {
+        let started = Instant::now();
+        let request_id = std::mem::take(&mut req.request_id);
+        let (neg, resource) = (negotiation(&req), req.raw_path.clone());
+        let (who, origin) = (Who::of(&req), origin(&req));
+        let mut routed = Routed::default();
+        let result = self.serve_streaming(req, &neg, &mut routed).await;
+        let mut response = result.unwrap_or_else(|err| {
+            respond(Err(err), &neg, &request_id, &resource, &routed).map(StreamBody::from)
+        });
+        self.finish(
+            &request_id,
+            &who,
+            origin.as_deref(),
+            &routed,
+            &mut response,
+            started,
+        );
         response
     }
 
@@ -113,11 +140,41 @@ impl App {
         let routed = Routed::default();
         let neg = negotiation(&req);
         let mut response = respond(Err(error), &neg, &req.request_id, &req.raw_path, &routed);
-        self.config
-            .cors
-            .decorate(origin(&req).as_deref(), response.headers_mut());
-        log_request(&req.request_id, &Who::of(&req), &routed, &response, started);
+        let (who, origin) = (Who::of(&req), origin(&req));
+        self.finish(
+            &req.request_id,
+            &who,
+            origin.as_deref(),
+            &routed,
+            &mut response,
+            started,
+        );
         response
+    }
+
+    /// The CORS headers every answer carries (but a refused preflight's, as
+    /// S3 answers one: the browser blocks the request either way, and says
+    /// why), then the request's log line.
+    fn finish<B>(
+        &self,
+        request_id: &str,
+        who: &Who,
+        origin: Option<&str>,
+        routed: &Routed,
+        response: &mut Response<B>,
+        started: Instant,
+    ) {
+        let refused_preflight = who.method == Method::OPTIONS && !response.status().is_success();
+        if !refused_preflight {
+            self.config.cors.decorate(origin, response.headers_mut());
+        }
+        log_request(
+            request_id,
+            who,
+            routed,
+            (response.status(), response.headers()),
+            started,
+        );
     }
 
     async fn serve(
@@ -126,12 +183,62 @@ impl App {
         neg: &Negotiation,
         routed: &mut Routed,
     ) -> Result<Response<Body>, ApiError> {
+        match self.prepare(req, neg, routed)? {
+            Prepared::Answer(response) => Ok(response),
+            Prepared::Call(call) => {
+                let outcome = self.backend.execute(call.op, call.owner.as_deref()).await?;
+                self.render(outcome, neg, call.html.as_deref())
+            }
+        }
+    }
+
+    async fn serve_streaming(
+        &self,
+        req: Request,
+        neg: &Negotiation,
+        routed: &mut Routed,
+    ) -> Result<Response<StreamBody>, ApiError> {
+        let call = match self.prepare(req, neg, routed)? {
+            Prepared::Answer(response) => return Ok(response.map(StreamBody::from)),
+            Prepared::Call(call) => call,
+        };
+        let Call { op, owner, html } = *call;
+        let owner = owner.as_deref();
+        let outcome = match op {
+            Operation::GetObject(read) => {
+                let (max, idle) = (self.config.stream_max_bytes, self.config.backend_timeout);
+                match self
+                    .backend
+                    .get_object_streamed(read, owner, max, idle)
+                    .await?
+                {
+                    ObjectGet::Streamed { meta, body } => {
+                        return Ok(response::streamed_object(&meta, StreamBody::Object(body)));
+                    }
+                    ObjectGet::Done(outcome) => outcome,
+                }
+            }
+            op => self.backend.execute(op, owner).await?,
+        };
+        Ok(self
+            .render(outcome, neg, html.as_deref())?
+            .map(StreamBody::from))
+    }
+
+    /// Routes and allows the request: the S3 call to make, or (a CORS
+    /// preflight) the answer itself.
+    fn prepare(
+        &self,
+        req: Request,
+        neg: &Negotiation,
+        routed: &mut Routed,
+    ) -> Result<Prepared, ApiError> {
         if req.method == Method::OPTIONS {
             // A CORS preflight, whatever the path: the request it announces
             // gets its own answer (a bad name's 400 too).
             routed.operation = Some("Preflight");
             let headers = self.config.cors.preflight(&req.headers)?;
-            return Ok(response::preflight(headers));
+            return Ok(Prepared::Answer(response::preflight(headers)));
         }
         let html = self.config.html_index
             && req.method == Method::GET
@@ -157,19 +264,49 @@ impl App {
                 .binary_media_types
                 .decodes_for_accept(neg.accept.as_deref());
         }
-        let outcome = self.backend.execute(op, owner.as_deref()).await?;
-        match policy::visible(&self.config, outcome) {
-            Outcome::Buckets(list) if html => {
-                let mount = html::mount_of(&req.client_path, None);
+        Ok(Prepared::Call(Box::new(Call {
+            op,
+            owner,
+            html: html.then_some(req.client_path),
+        })))
+    }
+
+    /// The outcome as the answer negotiated: S3's documents, or the HTML
+    /// index (`html`: the path the browser asked for).
+    fn render(
+        &self,
+        outcome: Outcome,
+        neg: &Negotiation,
+        html: Option<&str>,
+    ) -> Result<Response<Body>, ApiError> {
+        match (policy::visible(&self.config, outcome), html) {
+            (Outcome::Buckets(list), Some(client_path)) => {
+                let mount = html::mount_of(client_path, None);
                 Ok(response::html_page(html::buckets_page(&list, &mount)))
             }
-            Outcome::Objects(list) if html => {
-                let mount = html::mount_of(&req.client_path, Some(&list.name));
+            (Outcome::Objects(list), Some(client_path)) => {
+                let mount = html::mount_of(client_path, Some(&list.name));
                 Ok(response::html_page(html::objects_page(&list, &mount)))
             }
-            outcome => response::render(outcome, neg, &self.config.binary_media_types),
+            (outcome, _) => response::render(outcome, neg, &self.config.binary_media_types),
         }
     }
+}
+
+/// What [`App::prepare`] leaves to do.
+enum Prepared {
+    /// Answered without S3 (a CORS preflight).
+    Answer(Response<Body>),
+    Call(Box<Call>),
+}
+
+/// An allowed S3 call.
+struct Call {
+    op: Operation,
+    /// The account the bucket must belong to (`ExpectedBucketOwner`).
+    owner: Option<String>,
+    /// For the HTML index: the path the browser asked for.
+    html: Option<String>,
 }
 
 /// The response, or the error rendered as one (logged first when it is the
@@ -234,9 +371,10 @@ fn log_request(
     request_id: &str,
     who: &Who,
     routed: &Routed,
-    response: &Response<Body>,
+    response: (StatusCode, &HeaderMap),
     started: Instant,
 ) {
+    let (status, headers) = response;
     tracing::info!(
         request_id,
         method = %who.method,
@@ -244,8 +382,8 @@ fn log_request(
         source_ip = who.source_ip.as_deref(),
         operation = routed.operation.unwrap_or("Unrouted"),
         bucket = routed.bucket.as_deref(),
-        status = response.status().as_u16(),
-        s3_request_id = response.headers().get("x-amz-request-id").and_then(|v| v.to_str().ok()),
+        status = status.as_u16(),
+        s3_request_id = headers.get("x-amz-request-id").and_then(|v| v.to_str().ok()),
         duration_ms = started.elapsed().as_millis() as u64,
         "request"
     );

@@ -14,6 +14,23 @@ pub const DEFAULT_INLINE_LIMIT: usize = 4_500_000;
 /// the JSON around them and the headers.
 pub const MAX_INLINE_LIMIT: usize = 4_700_000;
 
+/// Lambda streams at most 200 MiB of one answer: the default and the most
+/// STREAM_MAX_BYTES may be.
+pub const MAX_STREAM_BYTES: u64 = 200 * 1024 * 1024;
+
+/// How the function answers API Gateway (`RESPONSE_MODE`); the template's
+/// `ResponseMode` parameter sets the integration and this together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// One JSON answer within Lambda's 6 MB payload (the Lambda proxy
+    /// integration); larger GETs answer 307 to a presigned URL.
+    #[default]
+    Buffered,
+    /// Lambda response streaming (`responseTransferMode: STREAM`): a JSON
+    /// prelude, eight NUL bytes, then the raw body ([`crate::stream`]).
+    Stream,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `BINARY_MEDIA_TYPES` (default `*/*`): the API's binaryMediaTypes.
@@ -41,6 +58,11 @@ pub struct Config {
     /// bucket's owner (S3 refuses the call, 403, for a bucket of another
     /// account); none when unset.
     pub expected_bucket_owner: Option<String>,
+    /// `RESPONSE_MODE`: `buffered` (default) or `stream`.
+    pub response_mode: ResponseMode,
+    /// `STREAM_MAX_BYTES` (default and most 200 MiB): in stream mode, the
+    /// largest GET answer streamed; larger ones answer 307.
+    pub stream_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -57,6 +79,8 @@ impl Default for Config {
             cors: Cors::default(),
             html_index: true,
             expected_bucket_owner: None,
+            response_mode: ResponseMode::Buffered,
+            stream_max_bytes: MAX_STREAM_BYTES,
         }
     }
 }
@@ -133,6 +157,21 @@ impl Config {
         if let Some(v) = get("HTML_INDEX") {
             config.html_index = parse_bool("HTML_INDEX", &v)?;
         }
+        if let Some(v) = get("RESPONSE_MODE") {
+            config.response_mode = match v.as_str() {
+                "buffered" => ResponseMode::Buffered,
+                "stream" => ResponseMode::Stream,
+                _ => {
+                    return Err(format!(
+                        "RESPONSE_MODE: {v:?} is not `buffered` or `stream`"
+                    ));
+                }
+            };
+        }
+        if let Some(v) = get("STREAM_MAX_BYTES") {
+            let max = parse_number("STREAM_MAX_BYTES", &v, 1, MAX_STREAM_BYTES as usize)?;
+            config.stream_max_bytes = max as u64;
+        }
         Ok(config)
     }
 
@@ -206,11 +245,34 @@ mod tests {
             ("ALLOWED_BUCKETS", " , ,"),
             ("EXPECTED_BUCKET_OWNER", "12345"),
             ("EXPECTED_BUCKET_OWNER", "12345678901a"),
+            ("RESPONSE_MODE", "Streaming"),
+            ("STREAM_MAX_BYTES", "209715201"),
+            ("STREAM_MAX_BYTES", "0"),
         ];
         for (name, value) in cases {
             let err = config(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(name), "{name}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn response_mode_is_buffered_unless_stream_is_asked_for() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.response_mode, c.stream_max_bytes),
+            (ResponseMode::Buffered, 209_715_200)
+        );
+        let c = config(&[
+            ("RESPONSE_MODE", "stream"),
+            ("STREAM_MAX_BYTES", "10485760"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.response_mode, c.stream_max_bytes),
+            (ResponseMode::Stream, 10_485_760)
+        );
+        let c = config(&[("RESPONSE_MODE", "buffered")]).unwrap();
+        assert_eq!(c.response_mode, ResponseMode::Buffered);
     }
 
     #[test]

@@ -16,6 +16,9 @@
 //! decoded in place, and a download one base64 encoding, which serde_json
 //! copies into the answer unescaped: `raw -> base64 -> JSON string`. base64
 //! is base64-simd's (SIMD, already in the binary through aws-smithy-types).
+//!
+//! In stream mode ([`stream`]) the events are read the same way; the answers
+//! go back as Lambda response streams instead of this JSON.
 
 use crate::app::{App, Request};
 use crate::error::ApiError;
@@ -27,6 +30,8 @@ use serde_json::value::RawValue;
 use std::convert::Infallible;
 
 pub use lambda_http::lambda_runtime::Error;
+
+pub mod stream;
 
 pub use crate::event::Event;
 

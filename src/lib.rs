@@ -11,7 +11,10 @@
 //!
 //! - [`lambda`]: the event boundary: events read by [`event`] in one pass,
 //!   bodies base64-decoded in place; the handler's response as API
-//!   Gateway's proxy-integration JSON.
+//!   Gateway's proxy-integration JSON, or, in stream mode
+//!   ([`lambda::stream`]), posted as a Lambda response stream.
+//! - [`stream`]: stream mode's answers: JSON prelude, eight NUL bytes, the
+//!   raw body (a GetObject's read from S3 as it is sent on).
 //! - [`app`]: the handler; runs the pipeline for one request and logs it.
 //! - [`route`]: pure; path, method, query and headers to an [`operation::Operation`].
 //! - [`operation`]: the operations, named as S3 names them, and their inputs.
@@ -48,6 +51,7 @@ pub mod policy;
 pub mod response;
 pub mod route;
 pub mod s3;
+pub mod stream;
 pub mod telemetry;
 
 #[cfg(feature = "local")]

@@ -3,6 +3,7 @@
 //! (docs/performance.md, "Cold start in AWS").
 
 use lambda_http::lambda_runtime::{self, service_fn};
+use s3_proxy::config::ResponseMode;
 use s3_proxy::{App, lambda};
 
 #[tokio::main(flavor = "current_thread")]
@@ -11,5 +12,8 @@ async fn main() -> Result<(), lambda::Error> {
     let app = App::from_env().await?;
     app.warm_up().await;
     let app = &app;
+    if app.config.response_mode == ResponseMode::Stream {
+        return lambda::stream::run(app.clone()).await;
+    }
     lambda_runtime::run(service_fn(move |event| lambda::invoke(app, event))).await
 }

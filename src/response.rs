@@ -101,10 +101,7 @@ pub fn render(
             Body::Empty
         }
         Outcome::Object { meta, body } => {
-            builder.object_headers(&meta);
-            if meta.content_range.is_some() {
-                builder.status = StatusCode::PARTIAL_CONTENT;
-            }
+            builder = ResponseParts::object(&meta);
             object_body(body, &meta, neg, binary)?
         }
         Outcome::TooLargeToInline { url, meta } => {
@@ -145,6 +142,12 @@ pub fn render(
         }
     };
     Ok(builder.finish(if neg.head { Body::Empty } else { body }))
+}
+
+/// A GET's answer whose body is streamed (stream mode): the status and
+/// headers [`render`] gives the same object, Content-Length included.
+pub fn streamed_object<B>(meta: &ObjectMeta, body: B) -> Response<B> {
+    ResponseParts::object(meta).finish(body)
 }
 
 /// An HTML index page ([`crate::html`]), with its strict
@@ -235,6 +238,17 @@ impl ResponseParts {
             status,
             headers: http::HeaderMap::with_capacity(16),
         }
+    }
+
+    /// A GET's status (206 for a range) and the object's headers.
+    fn object(meta: &ObjectMeta) -> Self {
+        let status = match meta.content_range {
+            Some(_) => StatusCode::PARTIAL_CONTENT,
+            None => StatusCode::OK,
+        };
+        let mut parts = Self::new(status);
+        parts.object_headers(meta);
+        parts
     }
 
     fn header(&mut self, name: &str, value: &str) {
@@ -345,7 +359,7 @@ impl ResponseParts {
         self.encryption_headers(&stored.encryption);
     }
 
-    fn finish(self, body: Body) -> Response<Body> {
+    fn finish<B>(self, body: B) -> Response<B> {
         let mut response = Response::new(body);
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers;

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::fault::{Fault, fault, read_head};
 use common::{Harness, parse_response, random_bytes};
 use s3_proxy::config::Config;
 use s3_proxy::local::gateway::{Gateway, HttpRequest};
@@ -11,35 +12,6 @@ use s3_proxy::local::server;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// A fault server: accepts connections and runs `serve` on each.
-struct Fault {
-    addr: std::net::SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Fault {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn fault<F, Fut>(serve: F) -> Fault
-where
-    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let serve = Arc::new(serve);
-    let task = tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(serve(socket));
-        }
-    });
-    Fault { addr, task }
-}
 
 async fn call(app: Arc<s3_proxy::App>, req: HttpRequest) -> common::Out {
     let gw = Gateway::new(app.clone(), "prod");
@@ -62,19 +34,6 @@ fn app_for(url: &str, timeout: Duration) -> Arc<s3_proxy::App> {
         config,
         server::local_client(url, timeout),
     ))
-}
-
-/// Reads one request head (and discards it).
-async fn read_head(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match socket.read(&mut byte).await {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    head
 }
 
 #[tokio::test]

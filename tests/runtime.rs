@@ -30,15 +30,8 @@ async fn the_lambda_binary_answers_events_through_lambda_runtime() {
     let missing = data.path().join("no-aws-config");
     let mut env = runtime.lambda_env(&store.url(), missing.to_str().unwrap());
     env.push(("RUST_LOG", "warn".into()));
-    let _function = Function(
-        std::process::Command::new(env!("CARGO_BIN_EXE_s3-proxy"))
-            .env_clear()
-            .envs(env)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("the s3-proxy binary starts"),
-    );
+    let _function = Function::spawn(env!("CARGO_BIN_EXE_s3-proxy"), env, None)
+        .expect("the s3-proxy binary starts");
 
     // Events in order, each with what must come back.
     let png = STANDARD

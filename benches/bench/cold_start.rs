@@ -181,10 +181,10 @@ pub(crate) async fn cold_start_once(
     if posted.kind != "response" || !body.contains("\"statusCode\":200") {
         return Err(format!("the Lambda binary posted {}: {body:.300}", posted.kind).into());
     }
-    let first_poll = runtime.polls().first().copied().unwrap_or(posted.at);
+    let first_poll = runtime.polls().first().copied().unwrap_or(posted.started);
     let init = first_poll.saturating_duration_since(started);
     let first_invocation = posted
-        .at
+        .started
         .saturating_duration_since(sent.unwrap_or(first_poll));
     Ok(ColdStart {
         total: init + first_invocation,
@@ -327,7 +327,7 @@ fn cpu_time(pid: u32) -> Option<Duration> {
 }
 
 /// The peak resident set of a live process, from /proc.
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
+pub(crate) fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

@@ -19,6 +19,9 @@
 //!   the same SDK client straight to the store, and against presigned GETs.
 //! - The embedded store: presigned 1 KB GETs against s3s-fs (the store it
 //!   replaced) in the same run, and one 1000-key page of a 100,000-key bucket.
+//! - Stream mode: a 64 MB GET streamed by the Lambda binary to a fake Runtime
+//!   API against an SDK GET into a sink (first byte, total), and the binary's
+//!   peak RSS streaming 100 MB and 10 MB.
 //!
 //! Everything runs on 127.0.0.1 against the embedded store (over a temporary
 //! folder) started in this process. Targets are reported, not
@@ -56,12 +59,16 @@ mod cpu_quota;
 mod instructions;
 mod overhead;
 mod store;
+mod streaming;
 mod throughput;
 mod tls;
 
-use cold_start::{S3Target, binary_size, cold_start_https, cold_start_lambda, cold_start_local};
+use cold_start::{
+    S3Target, binary_size, cold_start_https, cold_start_lambda, cold_start_local, vm_hwm_kb,
+};
 use overhead::{memory, overhead};
 use store::{store_listing, store_throughput};
+use streaming::streaming;
 use throughput::throughput;
 
 /// Counts every allocation of this process: total bytes (stats_alloc) and the
@@ -200,7 +207,7 @@ impl Bench {
 }
 
 /// The parts of the run, in order; `make bench ONLY="cold tls"` runs some.
-const PARTS: [&str; 8] = [
+const PARTS: [&str; 9] = [
     "overhead",
     "instructions",
     "memory",
@@ -208,6 +215,7 @@ const PARTS: [&str; 8] = [
     "store",
     "cold",
     "tls",
+    "stream",
     "size",
 ];
 
@@ -262,6 +270,10 @@ async fn run(only: &[String]) -> Result<(), BoxError> {
         eprintln!("bench: first invocation against a warm one, trust roots (callgrind) ...");
         instructions::first_invocation_rows(&https, &mut rows).await?;
         tls::roots_row(&https_store, &mut rows)?;
+    }
+    if wanted("stream") {
+        eprintln!("bench: stream mode ...");
+        streaming(&bench, &mut rows).await?;
     }
     if wanted("size") {
         binary_size(&mut rows)?;

@@ -88,7 +88,7 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
-    fn message(status: u16, message: &str) -> Self {
+    pub(crate) fn message(status: u16, message: &str) -> Self {
         Self {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
@@ -174,22 +174,12 @@ impl Gateway {
 
     /// Serves one HTTP request end to end.
     pub async fn call(&self, req: HttpRequest) -> HttpResponse {
-        let request_id = new_request_id();
         let origin = req.first_header("origin");
-        if req.body.len() > API_GATEWAY_LIMIT {
-            return self.own_answer(413, "Request Too Long", origin);
-        }
-        let event = self.event_json(&req, &request_id);
-        if event.len() > LAMBDA_PAYLOAD_LIMIT {
-            return self.own_answer(
-                413,
-                "Request Too Long: the Lambda request payload limit is 6 MB; \
-                 upload large objects with a presigned URL (POST /{folder}/{item}?uploads)",
-                origin,
-            );
-        }
-        let mut context = lambda_http::Context::default();
-        context.request_id = request_id.clone();
+        let (event, context) = match self.invocation(&req) {
+            Ok(invocation) => invocation,
+            Err(refused) => return refused,
+        };
+        let request_id = context.request_id.clone();
         let response = match lambda::invoke_json(&self.app, &event, context).await {
             Ok(json) => json,
             Err(e) => {
@@ -200,6 +190,31 @@ impl Gateway {
         let mut out = self.response(&response, req.first_header("accept"), origin);
         out.headers.push(("x-amzn-requestid".into(), request_id));
         out
+    }
+
+    /// The event and the invocation's context for a request, or API
+    /// Gateway's refusal of a request too large to pass on.
+    pub(crate) fn invocation(
+        &self,
+        req: &HttpRequest,
+    ) -> Result<(String, lambda_http::Context), HttpResponse> {
+        let request_id = new_request_id();
+        let origin = req.first_header("origin");
+        if req.body.len() > API_GATEWAY_LIMIT {
+            return Err(self.own_answer(413, "Request Too Long", origin));
+        }
+        let event = self.event_json(req, &request_id);
+        if event.len() > LAMBDA_PAYLOAD_LIMIT {
+            return Err(self.own_answer(
+                413,
+                "Request Too Long: the Lambda request payload limit is 6 MB; \
+                 upload large objects with a presigned URL (POST /{folder}/{item}?uploads)",
+                origin,
+            ));
+        }
+        let mut context = lambda_http::Context::default();
+        context.request_id = request_id;
+        Ok((event, context))
     }
 
     /// [`Self::event`] as the JSON the Lambda receives.
@@ -320,28 +335,9 @@ impl Gateway {
         let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(lambda_json) else {
             return internal();
         };
-        let Some(status) = doc
-            .get("statusCode")
-            .and_then(Value::as_u64)
-            .filter(|s| (100..600).contains(s))
-        else {
+        let Some((status, headers)) = status_and_headers(&doc) else {
             return internal();
         };
-        let mut headers: Vec<(String, String)> = Vec::new();
-        if let Some(Value::Object(multi)) = doc.get("multiValueHeaders") {
-            for (name, values) in multi {
-                for value in values.as_array().into_iter().flatten() {
-                    headers.push((name.to_ascii_lowercase(), value_text(value)));
-                }
-            }
-        }
-        if let Some(Value::Object(single)) = doc.get("headers") {
-            for (name, value) in single {
-                let name = name.to_ascii_lowercase();
-                headers.retain(|(n, _)| *n != name);
-                headers.push((name, value_text(value)));
-            }
-        }
         let is_base64 = doc
             .get("isBase64Encoded")
             .and_then(Value::as_bool)
@@ -360,11 +356,39 @@ impl Gateway {
             text.into_bytes()
         };
         HttpResponse {
-            status: status as u16,
+            status,
             headers,
             body,
         }
     }
+}
+
+/// The status and headers of a Lambda answer (or of a streamed answer's
+/// prelude): `multiValueHeaders`, overridden per name by `headers`, as API
+/// Gateway merges them. `None` without a valid `statusCode`.
+pub(crate) fn status_and_headers(
+    doc: &serde_json::Map<String, Value>,
+) -> Option<(u16, Vec<(String, String)>)> {
+    let status = doc
+        .get("statusCode")
+        .and_then(Value::as_u64)
+        .filter(|s| (100..600).contains(s))?;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    if let Some(Value::Object(multi)) = doc.get("multiValueHeaders") {
+        for (name, values) in multi {
+            for value in values.as_array().into_iter().flatten() {
+                headers.push((name.to_ascii_lowercase(), value_text(value)));
+            }
+        }
+    }
+    if let Some(Value::Object(single)) = doc.get("headers") {
+        for (name, value) in single {
+            let name = name.to_ascii_lowercase();
+            headers.retain(|(n, _)| *n != name);
+            headers.push((name, value_text(value)));
+        }
+    }
+    Some((status as u16, headers))
 }
 
 fn value_text(value: &Value) -> String {

@@ -6,18 +6,21 @@
 //! - [`server`]: the store on loopback, the guarded accept loop (Host check,
 //!   timeouts, backoff), and S3 clients that never probe instance metadata.
 //! - [`gateway`]: the API Gateway REST emulator around the same handler the
-//!   Lambda runs ([`crate::lambda::invoke_json`]), called in-process.
+//!   Lambda runs ([`crate::lambda::invoke_json`]), called in-process;
+//!   [`stream`]: the same in stream mode (`RESPONSE_MODE=stream`).
 //! - [`serve_gateway`] / [`run`] / [`invoke`]: the HTTP front and the command.
 
 pub mod gateway;
 pub mod server;
 pub mod store;
+pub mod stream;
 
 use crate::app::App;
 use crate::config::Config;
+use crate::config::ResponseMode;
 use crate::s3;
 use gateway::{API_GATEWAY_LIMIT, Gateway, HttpRequest, HttpResponse};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -106,6 +109,9 @@ pub async fn serve_gateway(listener: tokio::net::TcpListener, gateway: Arc<Gatew
     server::serve(listener, service).await
 }
 
+/// A buffered answer, or a streamed one relayed as it comes.
+type GatewayBody = Either<Full<Bytes>, stream::Relay>;
+
 /// [`serve_gateway`] with explicit host names and limits.
 pub async fn serve_gateway_with(
     listener: tokio::net::TcpListener,
@@ -122,7 +128,7 @@ pub async fn serve_gateway_with(
 async fn handle_http(
     gateway: &Gateway,
     req: http::Request<Incoming>,
-) -> http::Response<Full<Bytes>> {
+) -> http::Response<GatewayBody> {
     let (parts, body) = req.into_parts();
     let head = parts.method == http::Method::HEAD;
     let origin = parts
@@ -135,6 +141,7 @@ async fn handle_http(
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let streaming = gateway.app.config.response_mode == ResponseMode::Stream;
     let response = if declared.is_some_and(|n| n > API_GATEWAY_LIMIT) {
         too_long()
     } else {
@@ -157,23 +164,42 @@ async fn handle_http(
                         .collect(),
                     body: collected.to_bytes().to_vec(),
                 };
+                if streaming {
+                    return relayed(gateway.call_streaming(request).await);
+                }
                 gateway.call(request).await
             }
         }
     };
-    to_hyper(response, head)
+    to_hyper(response, head).map(Either::Left)
+}
+
+/// A streamed answer: the prelude's status and headers (Content-Length
+/// included, which frames the body), the body as it comes.
+fn relayed(response: stream::StreamedResponse) -> http::Response<GatewayBody> {
+    let body = Either::Right(response.body);
+    http_response(response.status, response.headers.into_iter(), body)
 }
 
 fn to_hyper(response: HttpResponse, head: bool) -> http::Response<Full<Bytes>> {
-    let mut out = http::Response::new(Full::new(Bytes::from(response.body)));
-    *out.status_mut() =
-        http::StatusCode::from_u16(response.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
-    for (name, value) in response.headers {
-        // hyper sets Content-Length from the body, except for HEAD, where the
-        // handler's value (the object's size) is the one to keep.
-        if name.eq_ignore_ascii_case("content-length") && !head {
-            continue;
-        }
+    let body = Full::new(Bytes::from(response.body));
+    // hyper sets Content-Length from the body, except for HEAD, where the
+    // handler's value (the object's size) is the one to keep.
+    let headers = response
+        .headers
+        .into_iter()
+        .filter(|(name, _)| head || !name.eq_ignore_ascii_case("content-length"));
+    http_response(response.status, headers, body)
+}
+
+fn http_response<B>(
+    status: u16,
+    headers: impl Iterator<Item = (String, String)>,
+    body: B,
+) -> http::Response<B> {
+    let mut out = http::Response::new(body);
+    *out.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
             http::HeaderValue::from_str(&value),
@@ -237,7 +263,13 @@ pub async fn run(
             server::LOCAL_REGION
         );
     }
-    println!("binaryMediaTypes: {}", gateway.binary);
+    match gateway.app.config.response_mode {
+        ResponseMode::Buffered => println!("binaryMediaTypes: {}", gateway.binary),
+        ResponseMode::Stream => println!(
+            "response streaming (RESPONSE_MODE=stream): raw bytes, GETs up to {} bytes",
+            gateway.app.config.stream_max_bytes
+        ),
+    }
     let cors = &gateway.app.config.cors;
     match &cors.origins {
         crate::cors::Origins::Off => {

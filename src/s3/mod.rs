@@ -4,15 +4,19 @@
 //! Errors keep S3's code and message (`ApiError::from_sdk`). Bodies are read
 //! whole, because a Lambda answer is one JSON document; an object larger
 //! than the inline limit is not read at all: the caller gets a presigned URL
-//! to fetch it from S3 directly.
+//! to fetch it from S3 directly. In stream mode a GetObject's body is handed
+//! out unread ([`ObjectBody`]) and read chunk by chunk as it is sent on.
 //!
 //! - [`client`]: the S3 client: HTTPS stack, timeouts, configuration.
 //! - `buckets`, `objects`, `uploads`: the calls, by subject.
 
 mod buckets;
 pub mod client;
+mod object_body;
 mod objects;
 mod uploads;
+
+pub use object_body::{ObjectBody, ObjectGet};
 
 use crate::error::ApiError;
 use crate::operation::Operation;

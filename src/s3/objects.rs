@@ -1,6 +1,7 @@
 //! Object calls: GetObject (or a presigned GET when the object is too large
 //! to inline), HeadObject, PutObject, DeleteObject.
 
+use super::object_body::{ObjectBody, ObjectGet};
 use super::{Backend, http_date, http_date_string, with_date};
 use crate::error::ApiError;
 use crate::operation::{ChecksumAlgorithm, ObjectRead, PutObject, ResponseOverrides};
@@ -12,6 +13,7 @@ use aws_sdk_s3::types::{
     StorageClass,
 };
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// GetObjectOutput and HeadObjectOutput name the object's headers alike.
 macro_rules! object_meta {
@@ -129,6 +131,30 @@ impl Backend {
             return self.redirect(&read, meta).await;
         }
         Ok(Outcome::Object { meta, body })
+    }
+
+    /// A GetObject whose body is read as it comes (stream mode): S3's answer
+    /// up to `max` bytes, else (unread) the presigned URL of
+    /// [`Outcome::TooLargeToInline`]. S3 must send each chunk within `idle`.
+    pub async fn get_object_streamed(
+        &self,
+        read: ObjectRead,
+        owner: Option<&str>,
+        max: u64,
+        idle: Duration,
+    ) -> Result<ObjectGet, ApiError> {
+        let request = read_request!(self.client.get_object(), read, owner);
+        let (out, date) = with_date(request.send()).await;
+        let out = out.map_err(ApiError::from_sdk)?;
+        let meta = checksums_if_asked(object_meta!(out, date), &read);
+        let meta = apply_overrides(meta, &read.overrides);
+        let length = u64::try_from(meta.content_length).unwrap_or_default();
+        if length > max {
+            drop(out.body);
+            return self.redirect(&read, meta).await.map(ObjectGet::Done);
+        }
+        let body = Box::new(ObjectBody::new(out.body, length, idle));
+        Ok(ObjectGet::Streamed { meta, body })
     }
 
     /// The answer for an object the Lambda payload cannot carry: a presigned

@@ -13,6 +13,7 @@
 #![allow(dead_code)]
 
 mod bytes;
+pub mod fault;
 pub mod runtime;
 #[allow(unused_imports)] // not every test crate uses it
 pub use bytes::random_bytes;
@@ -77,6 +78,29 @@ impl Out {
             .and_then(|s| s.split("</Code>").next())
             .unwrap_or_default()
             .to_string()
+    }
+}
+
+/// What a client of the emulator in stream mode received.
+#[derive(Debug, Clone)]
+pub struct Streamed {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The answer failed midway (the client's connection is cut).
+    pub cut: bool,
+}
+
+impl Streamed {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
@@ -176,6 +200,23 @@ impl Harness {
         parse_response(&json)
     }
 
+    /// Sends a request through the emulator in stream mode
+    /// ([`Gateway::call_streaming`]) and reads the answer to its end.
+    pub async fn call_streaming(&self, req: HttpRequest) -> Streamed {
+        let response = self.gateway.call_streaming(req).await;
+        let (status, headers) = (response.status, response.headers);
+        let (body, cut) = match response.body.collect().await {
+            Ok(body) => (body, false),
+            Err((body, _)) => (body, true),
+        };
+        Streamed {
+            status,
+            headers,
+            body,
+            cut,
+        }
+    }
+
     pub async fn put(
         &self,
         bucket: &str,
@@ -260,3 +301,32 @@ pub fn parse_response(json: &str) -> Out {
 }
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Stores a large object straight in S3, through a presigned PUT: the SDK's
+/// own PUT hashes the payload for SigV4, which in a debug build took 20 s
+/// of a 64 MB upload.
+pub async fn put_large(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    body: &[u8],
+) {
+    use aws_sdk_s3::presigning::PresigningConfig;
+    let presigned = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(600)).unwrap())
+        .await
+        .unwrap();
+    let put = reqwest::Client::new()
+        .put(presigned.uri())
+        .header("content-type", content_type)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "PUT {bucket}/{key}");
+}

@@ -47,9 +47,6 @@ const READ_OUTSIDE_CONFIG: [&str; 1] = ["RUST_LOG"];
 /// Read by `Config` but meant for local runs only: the template leaves them out.
 const LOCAL_ONLY: [&str; 1] = ["S3_FORCE_PATH_STYLE"];
 
-/// Set by the template (the contract) before `Config` reads them. The test
-/// fails as soon as `Config` reads one of them: then remove it from here.
-const AWAITING_SRC: [&str; 2] = ["RESPONSE_MODE", "STREAM_MAX_BYTES"];
 
 /// API Gateway's own errors the stack answers S3-style: type, S3 code.
 const GATEWAY_ERRORS: [(&str, &str); 10] = [

@@ -335,12 +335,7 @@ fn the_function_gets_the_environment_it_reads() {
     let src = source_text();
     for name in defaults.keys() {
         let name = name.as_str();
-        if AWAITING_SRC.contains(&name) {
-            assert!(
-                !read.contains(name),
-                "Config now reads {name}: remove it from AWAITING_SRC in tests/template.rs"
-            );
-        } else if READ_OUTSIDE_CONFIG.contains(&name) {
+        if READ_OUTSIDE_CONFIG.contains(&name) {
             assert!(
                 src.contains(&format!("\"{name}\"")),
                 "{name}: src/ does not read it"

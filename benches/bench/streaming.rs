@@ -1,0 +1,204 @@
+//! Stream mode (`RESPONSE_MODE=stream`): the Lambda binary streaming a 64 MB
+//! GET to a fake Runtime API (which counts the bytes and drops them, as a
+//! client would) against the same GET made directly with aws-sdk-s3 into a
+//! sink, interleaved; and the binary's peak RSS streaming 100 MB and 10 MB.
+
+use super::*;
+
+const ROUNDS: usize = 21;
+
+/// Rows for stream mode.
+pub(crate) async fn streaming(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), BoxError> {
+    for (key, size) in [
+        ("stream-10MB", 10 * MB),
+        ("stream-64MB", 64 * MB),
+        ("stream-100MB", 100 * MB),
+    ] {
+        bench
+            .client
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(Bytes::from(pattern(size)).into())
+            .send()
+            .await?;
+    }
+    let profile = tempfile::tempdir()?;
+    let mut lambda = StreamingLambda::start(bench, profile.path()).await?;
+    let event = lambda_event(bench, "stream-64MB");
+    // Warm both paths: connections, the page cache.
+    for i in 0..2 {
+        lambda.get(&format!("warm-{i}"), &event, 64 * MB).await?;
+        direct_get(&bench.client, "stream-64MB", 64 * MB).await?;
+    }
+    let mut pairs = Vec::new();
+    let mut cpu = Vec::new();
+    for i in 0..ROUNDS {
+        let before = cpu_seconds(lambda.function.0.id());
+        let proxy = lambda.get(&format!("round-{i}"), &event, 64 * MB).await?;
+        cpu.push(Duration::from_secs_f64(
+            cpu_seconds(lambda.function.0.id()) - before,
+        ));
+        let direct = direct_get(&bench.client, "stream-64MB", 64 * MB).await?;
+        pairs.push((proxy, direct));
+    }
+    drop(lambda);
+    // The machine is shared: a pair is measured under the same load, so the
+    // ratio is the median of the pairs' ratios, beside each side's median.
+    let first = |(p, d): &((Duration, Duration), (Duration, Duration))| (p.0, d.0);
+    let total = |(p, d): &((Duration, Duration), (Duration, Duration))| (p.1, d.1);
+    let (pf, df, first_ratio) = medians(pairs.iter().map(first));
+    rows.push(
+        Row::new(
+            format!(
+                "Stream mode, 64 MB GET: time to first body byte, the Lambda binary streaming \
+                 to a fake Runtime API vs an SDK GET into a sink (medians of {ROUNDS} pairs)"
+            ),
+            ms(pf),
+        )
+        .direct(ms(df))
+        .ratio(first_ratio)
+        .target("<= 1.2", first_ratio <= 1.2),
+    );
+    let (pt, dt, total_ratio) = medians(pairs.iter().map(total));
+    let rate = |t: Duration| format!("{} ({:.0} MB/s)", ms(t), 64.0 / t.as_secs_f64());
+    rows.push(
+        Row::new(
+            "Stream mode, 64 MB GET: total time, the same pairs",
+            rate(pt),
+        )
+        .direct(rate(dt))
+        .ratio(total_ratio)
+        .target("<= 1.1", total_ratio <= 1.1),
+    );
+    rows.push(Row::new(
+        "(context) CPU time of the Lambda binary per 64 MB streamed (user + system, median)",
+        ms(median(&mut cpu)),
+    ));
+    peak_rss(bench, profile.path(), rows).await
+}
+
+/// Each side's median, and the median of the pairs' ratios.
+fn medians(pairs: impl Iterator<Item = (Duration, Duration)>) -> (Duration, Duration, f64) {
+    let (mut proxy, mut direct, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for (p, d) in pairs {
+        ratios.push(p.as_secs_f64() / d.as_secs_f64());
+        proxy.push(p);
+        direct.push(d);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let ratio = ratios.get(ratios.len() / 2).copied().unwrap_or_default();
+    (median(&mut proxy), median(&mut direct), ratio)
+}
+
+/// User + system CPU seconds of a process so far, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name: utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    (ticks(11).unwrap_or_default() + ticks(12).unwrap_or_default()) / 100.0
+}
+
+/// Peak RSS (VmHWM) of a fresh Lambda binary after streaming one object.
+async fn peak_rss(bench: &Bench, profile: &Path, rows: &mut Vec<Row>) -> Result<(), BoxError> {
+    let mut peaks = Vec::new();
+    for (key, size) in [("stream-10MB", 10 * MB), ("stream-100MB", 100 * MB)] {
+        let mut lambda = StreamingLambda::start(bench, profile).await?;
+        lambda.get("rss", &lambda_event(bench, key), size).await?;
+        let kb = vm_hwm_kb(lambda.function.0.id()).ok_or("no /proc/<pid>/status")?;
+        peaks.push(kb * 1024);
+    }
+    let (small, large) = (peaks[0], peaks[1]);
+    rows.push(
+        Row::new(
+            "Stream mode: peak RSS of the Lambda binary streaming a 100 MB object (VmHWM)",
+            bytes(large),
+        )
+        .target("< 24 MB", large < 24 * MB as u64),
+    );
+    let grew = large.saturating_sub(small);
+    rows.push(
+        Row::new(
+            "Stream mode: that peak RSS against streaming a 10 MB object",
+            bytes(large),
+        )
+        .direct(bytes(small))
+        .ratio(large as f64 / small as f64)
+        .target("within 2 MB", grew <= 2 * MB as u64),
+    );
+    Ok(())
+}
+
+/// The GET event of `key`, as API Gateway sends it.
+fn lambda_event(bench: &Bench, key: &str) -> String {
+    let req = HttpRequest::new("GET", &format!("/{BUCKET}/{key}"));
+    bench.gateway.event_json(&req, "bench-request")
+}
+
+/// The Lambda binary in stream mode at a fake Runtime API that counts bytes.
+struct StreamingLambda {
+    runtime: FakeRuntime,
+    function: Function,
+}
+
+impl StreamingLambda {
+    async fn start(bench: &Bench, profile: &Path) -> Result<Self, BoxError> {
+        let (lambda, _) = lambda_bin();
+        let runtime = FakeRuntime::start_counting().await?;
+        let missing = profile.join("none").display().to_string();
+        let mut env = runtime.lambda_env(&bench.store.url(), &missing);
+        env.push(("RUST_LOG", "warn".into()));
+        env.push(("RESPONSE_MODE", "stream".into()));
+        let function = Function::spawn(&lambda, env, None)?;
+        Ok(Self { runtime, function })
+    }
+
+    /// One streamed GET of `size` bytes: from handing out the event to the
+    /// first body byte, and to the last.
+    async fn get(
+        &mut self,
+        id: &str,
+        event: &str,
+        size: usize,
+    ) -> Result<(Duration, Duration), BoxError> {
+        let started = Instant::now();
+        self.runtime.send(id, event.to_string()).await;
+        let posted = self
+            .runtime
+            .posted(Duration::from_secs(60))
+            .await
+            .ok_or("the streaming Lambda did not answer within 60 s")?;
+        if posted.status() != Some(200) || posted.body_len != size as u64 {
+            let status = posted.status();
+            let got = posted.body_len;
+            return Err(format!("streamed GET: status {status:?}, {got} of {size} bytes").into());
+        }
+        let first = posted.first_body_byte.ok_or("no body")?;
+        Ok((first - started, posted.finished - started))
+    }
+}
+
+/// The same GET with the SDK, its body read chunk by chunk into a sink.
+async fn direct_get(
+    client: &aws_sdk_s3::Client,
+    key: &str,
+    size: usize,
+) -> Result<(Duration, Duration), BoxError> {
+    let started = Instant::now();
+    let mut out = client.get_object().bucket(BUCKET).key(key).send().await?;
+    let (mut first, mut got) = (None, 0);
+    while let Some(chunk) = out.body.next().await {
+        first.get_or_insert_with(|| started.elapsed());
+        got += black_box(chunk?).len();
+    }
+    if got != size {
+        return Err(format!("direct GET {key}: {got} of {size} bytes").into());
+    }
+    Ok((first.unwrap_or_default(), started.elapsed()))
+}
