@@ -111,20 +111,14 @@ impl Backend {
         read: ObjectRead,
         owner: Option<&str>,
     ) -> Result<Outcome, ApiError> {
-        let request = read_request!(self.client.get_object(), read, owner);
-        let (out, date) = with_date(request.send()).await;
-        let out = out.map_err(ApiError::from_sdk)?;
-        let meta = checksums_if_asked(object_meta!(out, date), &read);
-        // S3 applies response-* overrides itself; applying them here too
-        // keeps them for S3-compatible stores that do not.
-        let meta = apply_overrides(meta, &read.overrides);
+        let (meta, body) = self.send_get_object(&read, owner).await?;
         if meta.content_length > self.inline_limit as i64 {
             // Too big for a Lambda answer: drop the stream unread and send the
             // client to S3 itself.
-            drop(out.body);
+            drop(body);
             return self.redirect(&read, meta).await;
         }
-        let body = out.body.collect().await.map_err(body_error)?.into_bytes();
+        let body = body.collect().await.map_err(body_error)?.into_bytes();
         if read.inline_as_text && json_text_len(&body) > base64_len(self.inline_limit) {
             // As JSON text (quotes and control characters escaped) it would
             // not fit where its base64 would: the Lambda answer's limit.
@@ -143,18 +137,29 @@ impl Backend {
         max: u64,
         idle: Duration,
     ) -> Result<ObjectGet, ApiError> {
+        let (meta, body) = self.send_get_object(&read, owner).await?;
+        let length = u64::try_from(meta.content_length).unwrap_or_default();
+        if length > max {
+            drop(body);
+            return self.redirect(&read, meta).await.map(ObjectGet::Done);
+        }
+        let body = Box::new(ObjectBody::new(body, length, idle));
+        Ok(ObjectGet::Streamed { meta, body })
+    }
+
+    /// Sends a GetObject: the object's headers (with the response-*
+    /// overrides S3 applies, applied here too for S3-compatible stores that
+    /// do not), and its body unread.
+    async fn send_get_object(
+        &self,
+        read: &ObjectRead,
+        owner: Option<&str>,
+    ) -> Result<(ObjectMeta, ByteStream), ApiError> {
         let request = read_request!(self.client.get_object(), read, owner);
         let (out, date) = with_date(request.send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
-        let meta = checksums_if_asked(object_meta!(out, date), &read);
-        let meta = apply_overrides(meta, &read.overrides);
-        let length = u64::try_from(meta.content_length).unwrap_or_default();
-        if length > max {
-            drop(out.body);
-            return self.redirect(&read, meta).await.map(ObjectGet::Done);
-        }
-        let body = Box::new(ObjectBody::new(out.body, length, idle));
-        Ok(ObjectGet::Streamed { meta, body })
+        let meta = checksums_if_asked(object_meta!(out, date), read);
+        Ok((apply_overrides(meta, &read.overrides), out.body))
     }
 
     /// The answer for an object the Lambda payload cannot carry: a presigned
