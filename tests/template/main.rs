@@ -47,7 +47,6 @@ const READ_OUTSIDE_CONFIG: [&str; 1] = ["RUST_LOG"];
 /// Read by `Config` but meant for local runs only: the template leaves them out.
 const LOCAL_ONLY: [&str; 1] = ["S3_FORCE_PATH_STYLE"];
 
-
 /// API Gateway's own errors the stack answers S3-style: type, S3 code.
 const GATEWAY_ERRORS: [(&str, &str); 10] = [
     ("DEFAULT_4XX", "InvalidRequest"),
