@@ -89,21 +89,10 @@ impl App {
 
     /// Serves one request. Never fails: errors become S3-style responses.
     pub async fn handle(&self, mut req: Request) -> Response<Body> {
-        let started = Instant::now();
-        let request_id = std::mem::take(&mut req.request_id);
-        let (neg, resource) = (negotiation(&req), req.raw_path.clone());
-        let (who, origin) = (Who::of(&req), origin(&req));
-        let mut routed = Routed::default();
-        let result = self.serve(req, &neg, &mut routed).await;
-        let mut response = respond(result, &neg, &request_id, &resource, &routed);
-        self.finish(
-            &request_id,
-            &who,
-            origin.as_deref(),
-            &routed,
-            &mut response,
-            started,
-        );
+        let mut ex = Exchange::of(&mut req);
+        let result = self.serve(req, &ex.neg, &mut ex.routed).await;
+        let mut response = ex.respond(result);
+        self.finish(&ex, &mut response);
         response
     }
 
@@ -113,68 +102,32 @@ impl App {
     /// Errors found before the answer starts are the usual S3-style answers.
     /// The request is logged once its status is known.
     pub async fn handle_streaming(&self, mut req: Request) -> Response<StreamBody> {
-        let started = Instant::now();
-        let request_id = std::mem::take(&mut req.request_id);
-        let (neg, resource) = (negotiation(&req), req.raw_path.clone());
-        let (who, origin) = (Who::of(&req), origin(&req));
-        let mut routed = Routed::default();
-        let result = self.serve_streaming(req, &neg, &mut routed).await;
-        let mut response = result.unwrap_or_else(|err| {
-            respond(Err(err), &neg, &request_id, &resource, &routed).map(StreamBody::from)
-        });
-        self.finish(
-            &request_id,
-            &who,
-            origin.as_deref(),
-            &routed,
-            &mut response,
-            started,
-        );
+        let mut ex = Exchange::of(&mut req);
+        let result = self.serve_streaming(req, &ex.neg, &mut ex.routed).await;
+        let mut response = result.unwrap_or_else(|err| ex.respond(Err(err)).map(StreamBody::from));
+        self.finish(&ex, &mut response);
         response
     }
 
     /// Answers a request whose event could not be read whole (a body that
     /// is not valid base64): `error`, logged like any other request.
-    pub fn refuse(&self, req: Request, error: ApiError) -> Response<Body> {
-        let started = Instant::now();
-        let routed = Routed::default();
-        let neg = negotiation(&req);
-        let mut response = respond(Err(error), &neg, &req.request_id, &req.raw_path, &routed);
-        let (who, origin) = (Who::of(&req), origin(&req));
-        self.finish(
-            &req.request_id,
-            &who,
-            origin.as_deref(),
-            &routed,
-            &mut response,
-            started,
-        );
+    pub fn refuse(&self, mut req: Request, error: ApiError) -> Response<Body> {
+        let ex = Exchange::of(&mut req);
+        let mut response = ex.respond(Err(error));
+        self.finish(&ex, &mut response);
         response
     }
 
     /// The CORS headers every answer carries (but a refused preflight's, as
     /// S3 answers one: the browser blocks the request either way, and says
     /// why), then the request's log line.
-    fn finish<B>(
-        &self,
-        request_id: &str,
-        who: &Who,
-        origin: Option<&str>,
-        routed: &Routed,
-        response: &mut Response<B>,
-        started: Instant,
-    ) {
-        let refused_preflight = who.method == Method::OPTIONS && !response.status().is_success();
+    fn finish<B>(&self, ex: &Exchange, response: &mut Response<B>) {
+        let refused_preflight = ex.who.method == Method::OPTIONS && !response.status().is_success();
         if !refused_preflight {
+            let origin = ex.who.origin.as_deref();
             self.config.cors.decorate(origin, response.headers_mut());
         }
-        log_request(
-            request_id,
-            who,
-            routed,
-            (response.status(), response.headers()),
-            started,
-        );
+        ex.log(response.status(), response.headers());
     }
 
     async fn serve(
@@ -309,33 +262,64 @@ struct Call {
     html: Option<String>,
 }
 
-/// The response, or the error rendered as one (logged first when it is the
-/// server's fault).
-fn respond(
-    result: Result<Response<Body>, ApiError>,
-    neg: &Negotiation,
-    request_id: &str,
-    resource: &str,
-    routed: &Routed,
-) -> Response<Body> {
-    result.unwrap_or_else(|err| {
-        let operation = routed.operation.unwrap_or("Unrouted");
-        if err.status().is_server_error() {
-            tracing::error!(request_id, operation, error = %err, "request failed");
-        } else if err.hides_detail() {
-            // The caller gets a generic message; the whole one is kept here.
-            tracing::warn!(request_id, operation, error = %err, "S3 refused the request");
-        }
-        response::render_error(&err, neg, request_id, resource)
-    })
+/// One request as its answer and its log line need it: what is taken from
+/// the request before it is consumed, and what routing learns on the way.
+struct Exchange {
+    started: Instant,
+    request_id: String,
+    neg: Negotiation,
+    /// The path, as an error document's `Resource`.
+    resource: String,
+    who: Who,
+    routed: Routed,
 }
 
-/// The request's `Origin`, for the CORS headers of its answer.
-fn origin(req: &Request) -> Option<String> {
-    req.headers
-        .get(http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+impl Exchange {
+    fn of(req: &mut Request) -> Self {
+        Self {
+            started: Instant::now(),
+            request_id: std::mem::take(&mut req.request_id),
+            neg: negotiation(req),
+            resource: req.raw_path.clone(),
+            who: Who::of(req),
+            routed: Routed::default(),
+        }
+    }
+
+    /// The response, or the error rendered as one (logged first when it is
+    /// the server's fault, or S3's refusal whose detail the answer hides).
+    fn respond(&self, result: Result<Response<Body>, ApiError>) -> Response<Body> {
+        result.unwrap_or_else(|err| {
+            let (request_id, operation) = (
+                self.request_id.as_str(),
+                self.routed.operation.unwrap_or("Unrouted"),
+            );
+            if err.status().is_server_error() {
+                tracing::error!(request_id, operation, error = %err, "request failed");
+            } else if err.hides_detail() {
+                // The caller gets a generic message; the whole one is kept here.
+                tracing::warn!(request_id, operation, error = %err, "S3 refused the request");
+            }
+            response::render_error(&err, &self.neg, request_id, &self.resource)
+        })
+    }
+
+    /// One line per request: who asked what, and what came of it.
+    fn log(&self, status: StatusCode, headers: &HeaderMap) {
+        let (who, routed) = (&self.who, &self.routed);
+        tracing::info!(
+            request_id = self.request_id,
+            method = %who.method,
+            caller = who.caller.as_deref(),
+            source_ip = who.source_ip.as_deref(),
+            operation = routed.operation.unwrap_or("Unrouted"),
+            bucket = routed.bucket.as_deref(),
+            status = status.as_u16(),
+            s3_request_id = headers.get("x-amz-request-id").and_then(|v| v.to_str().ok()),
+            duration_ms = self.started.elapsed().as_millis() as u64,
+            "request"
+        );
+    }
 }
 
 fn negotiation(req: &Request) -> Negotiation {
@@ -349,11 +333,13 @@ fn negotiation(req: &Request) -> Negotiation {
     }
 }
 
-/// The request log line's fields about the request itself.
+/// The request log line's fields about the request itself, and its
+/// `Origin` (for the CORS headers of its answer).
 struct Who {
     method: Method,
     caller: Option<String>,
     source_ip: Option<String>,
+    origin: Option<String>,
 }
 
 impl Who {
@@ -362,29 +348,11 @@ impl Who {
             method: req.method.clone(),
             caller: req.caller.clone(),
             source_ip: req.source_ip.clone(),
+            origin: req
+                .headers
+                .get(http::header::ORIGIN)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         }
     }
-}
-
-/// One line per request: who asked what, and what came of it.
-fn log_request(
-    request_id: &str,
-    who: &Who,
-    routed: &Routed,
-    response: (StatusCode, &HeaderMap),
-    started: Instant,
-) {
-    let (status, headers) = response;
-    tracing::info!(
-        request_id,
-        method = %who.method,
-        caller = who.caller.as_deref(),
-        source_ip = who.source_ip.as_deref(),
-        operation = routed.operation.unwrap_or("Unrouted"),
-        bucket = routed.bucket.as_deref(),
-        status = status.as_u16(),
-        s3_request_id = headers.get("x-amz-request-id").and_then(|v| v.to_str().ok()),
-        duration_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
 }

@@ -521,6 +521,25 @@ async fn errors_keep_s3_codes() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "NoSuchUpload");
+    // A part number is refused by GET and HEAD alike, never ignored.
+    let err = c
+        .get_object()
+        .bucket("codes")
+        .key("k")
+        .part_number(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NotImplemented");
+    let err = c
+        .head_object()
+        .bucket("codes")
+        .key("k")
+        .part_number(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(501));
     let err = c
         .create_bucket()
         .bucket("Bad_Name")

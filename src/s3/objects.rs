@@ -261,23 +261,16 @@ impl Backend {
             .set_expected_bucket_owner(owner.map(str::to_string));
         for checksum in put.checksums {
             let value = checksum.value;
-            request = match checksum.algorithm {
-                ChecksumAlgorithm::Crc32 => request
-                    .checksum_crc32(value)
-                    .checksum_algorithm(SdkChecksum::Crc32),
-                ChecksumAlgorithm::Crc32c => request
-                    .checksum_crc32_c(value)
-                    .checksum_algorithm(SdkChecksum::Crc32C),
-                ChecksumAlgorithm::Sha1 => request
-                    .checksum_sha1(value)
-                    .checksum_algorithm(SdkChecksum::Sha1),
-                ChecksumAlgorithm::Sha256 => request
-                    .checksum_sha256(value)
-                    .checksum_algorithm(SdkChecksum::Sha256),
-                ChecksumAlgorithm::Crc64Nvme => request
-                    .checksum_crc64_nvme(value)
-                    .checksum_algorithm(SdkChecksum::Crc64Nvme),
+            let (with_value, algorithm) = match checksum.algorithm {
+                ChecksumAlgorithm::Crc32 => (request.checksum_crc32(value), SdkChecksum::Crc32),
+                ChecksumAlgorithm::Crc32c => (request.checksum_crc32_c(value), SdkChecksum::Crc32C),
+                ChecksumAlgorithm::Sha1 => (request.checksum_sha1(value), SdkChecksum::Sha1),
+                ChecksumAlgorithm::Sha256 => (request.checksum_sha256(value), SdkChecksum::Sha256),
+                ChecksumAlgorithm::Crc64Nvme => {
+                    (request.checksum_crc64_nvme(value), SdkChecksum::Crc64Nvme)
+                }
             };
+            request = with_value.checksum_algorithm(algorithm);
         }
         let (out, date) = with_date(request.body(ByteStream::from(put.body)).send()).await;
         let out = out.map_err(ApiError::from_sdk)?;

@@ -36,6 +36,43 @@ enum Body {
     File(std::fs::File, u64),
 }
 
+/// GetObject and HeadObject find their object alike: the one version an
+/// unversioned bucket has (`null`), no part numbers (refused, never
+/// ignored), the conditions and the range, and the SSE-C key the object was
+/// written with. Gives the object found, and the offset and length to send.
+macro_rules! find_for_read {
+    ($store:expr, $input:expr, $with_body:expr) => {{
+        no_versions($input.version_id.as_deref())?;
+        if $input.part_number.is_some() {
+            return Err(s3_error!(
+                NotImplemented,
+                "Reading an object by partNumber is not implemented by the local store"
+            ));
+        }
+        let conditions = Conditions {
+            if_match: $input.if_match,
+            if_none_match: $input.if_none_match,
+            if_modified_since: $input.if_modified_since,
+            if_unmodified_since: $input.if_unmodified_since,
+        };
+        let found = $store
+            .find(
+                $input.bucket.clone(),
+                $input.key.clone(),
+                conditions,
+                $input.range,
+                $with_body,
+            )
+            .await?;
+        super::extras::check_read(&found.attrs.encryption, customer_key!($input))?;
+        let (start, len) = match &found.range {
+            Some(r) => (r.start, r.end - r.start),
+            None => (0, found.row.size),
+        };
+        (found, start, len)
+    }};
+}
+
 impl LocalStore {
     /// Finds an object (and opens its blob when `open`), evaluating the
     /// read conditions and the range. A blob replaced between the row read
@@ -238,33 +275,7 @@ impl LocalStore {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        no_versions(input.version_id.as_deref())?;
-        if input.part_number.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "GetObject by partNumber is not implemented by the local store"
-            ));
-        }
-        let conditions = Conditions {
-            if_match: input.if_match,
-            if_none_match: input.if_none_match,
-            if_modified_since: input.if_modified_since,
-            if_unmodified_since: input.if_unmodified_since,
-        };
-        let found = self
-            .find(
-                input.bucket.clone(),
-                input.key.clone(),
-                conditions,
-                input.range,
-                true,
-            )
-            .await?;
-        super::extras::check_read(&found.attrs.encryption, customer_key!(input))?;
-        let (start, len) = match &found.range {
-            Some(r) => (r.start, r.end - r.start),
-            None => (0, found.row.size),
-        };
+        let (found, start, len) = find_for_read!(self, input, true);
         let body = match found.body {
             Some(Body::Bytes(b)) => StreamingBlob::from(s3s::Body::from(b)),
             Some(Body::File(file, len)) => StreamingBlob::wrap(file_stream(file, len)),
@@ -332,27 +343,7 @@ impl LocalStore {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
-        no_versions(input.version_id.as_deref())?;
-        let conditions = Conditions {
-            if_match: input.if_match,
-            if_none_match: input.if_none_match,
-            if_modified_since: input.if_modified_since,
-            if_unmodified_since: input.if_unmodified_since,
-        };
-        let found = self
-            .find(
-                input.bucket.clone(),
-                input.key.clone(),
-                conditions,
-                input.range,
-                false,
-            )
-            .await?;
-        super::extras::check_read(&found.attrs.encryption, customer_key!(input))?;
-        let (start, len) = match &found.range {
-            Some(r) => (r.start, r.end - r.start),
-            None => (0, found.row.size),
-        };
+        let (found, start, len) = find_for_read!(self, input, false);
         let checksums = checksum_headers(&found.attrs, found.range.is_none());
         let attrs = found.attrs;
         let mut out = HeadObjectOutput {
