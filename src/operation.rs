@@ -119,6 +119,32 @@ impl UploadRequest {
     pub fn multipart(&self) -> bool {
         self.parts.is_some() || self.size.is_some_and(|s| s > MAX_SINGLE_PUT)
     }
+
+    /// A multipart plan's part count and part size: as many parts as asked,
+    /// else enough (64 MiB or more each) to stay within one answer's worth
+    /// of URLs. A size that needs parts over S3's 5 GiB is refused.
+    pub fn parts_plan(&self) -> Result<(u64, Option<u64>), ApiError> {
+        const MIB: u64 = 1024 * 1024;
+        let (count, part_size) = match (self.parts, self.size) {
+            (Some(n), size) => (u64::from(n), size.map(|s| s.div_ceil(u64::from(n)))),
+            (None, Some(size)) => {
+                let per_part = size.div_ceil(MAX_PLANNED_PARTS).div_ceil(MIB) * MIB;
+                let part_size = per_part.max(64 * MIB);
+                (size.div_ceil(part_size), Some(part_size))
+            }
+            (None, None) => (1, None),
+        };
+        if let (Some(part), Some(size)) = (part_size, self.size)
+            && part > MAX_SINGLE_PUT
+        {
+            return Err(ApiError::InvalidArgument(format!(
+                "{size} bytes in {count} parts makes parts of {part} bytes; S3 takes at most \
+                 {MAX_SINGLE_PUT} bytes (5 GiB) per part: ask for at least {} parts",
+                size.div_ceil(MAX_SINGLE_PUT)
+            )));
+        }
+        Ok((count, part_size))
+    }
 }
 
 /// S3's largest single PUT.

@@ -218,6 +218,7 @@ pub fn route(
                 };
                 if request.multipart() {
                     xml_carriable_key(&request.key)?;
+                    request.parts_plan()?;
                 }
                 Ok(Operation::PresignUpload(request))
             }
@@ -531,6 +532,16 @@ mod tests {
             (q(&[("uploads", ""), ("size", "-1")]), "InvalidArgument"),
             (q(&[("uploads", ""), ("parts", "0")]), "InvalidArgument"),
             (q(&[("uploads", ""), ("parts", "1001")]), "InvalidArgument"),
+            // 5 GiB a part at most: 6 GiB in one part, or 5000 GiB + 1 byte
+            // in the 1000 parts one plan carries, is refused before S3.
+            (
+                q(&[("uploads", ""), ("size", "6442450944"), ("parts", "1")]),
+                "InvalidArgument",
+            ),
+            (
+                q(&[("uploads", ""), ("size", "5368709120001")]),
+                "InvalidArgument",
+            ),
         ];
         for (query, code) in cases {
             let err = route(&post, path, &query, &none, Bytes::new()).unwrap_err();

@@ -3,12 +3,10 @@
 
 use super::Backend;
 use crate::error::ApiError;
-use crate::operation::{CompletedPart, MAX_PLANNED_PARTS, MAX_SINGLE_PUT, UploadRequest};
+use crate::operation::{CompletedPart, UploadRequest};
 use crate::outcome::{Outcome, PlannedUpload, Stored, UploadPlan};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as SdkPart};
-
-const MIB: u64 = 1024 * 1024;
 
 impl Backend {
     pub(super) async fn presign_upload(
@@ -57,26 +55,7 @@ impl Backend {
         request: &UploadRequest,
         owner: Option<&str>,
     ) -> Result<PlannedUpload, ApiError> {
-        // Parts: as many as asked, else enough (64 MiB or more each) to stay
-        // within one answer's worth of URLs.
-        let (count, part_size) = match (request.parts, request.size) {
-            (Some(n), size) => (u64::from(n), size.map(|s| s.div_ceil(u64::from(n)))),
-            (None, Some(size)) => {
-                let per_part = size.div_ceil(MAX_PLANNED_PARTS).div_ceil(MIB) * MIB;
-                let part_size = per_part.max(64 * MIB);
-                (size.div_ceil(part_size), Some(part_size))
-            }
-            (None, None) => (1, None),
-        };
-        if let (Some(part), Some(size)) = (part_size, request.size)
-            && part > MAX_SINGLE_PUT
-        {
-            return Err(ApiError::InvalidArgument(format!(
-                "{size} bytes in {count} parts makes parts of {part} bytes; S3 takes at most \
-                 {MAX_SINGLE_PUT} bytes (5 GiB) per part: ask for at least {} parts",
-                size.div_ceil(MAX_SINGLE_PUT)
-            )));
-        }
+        let (count, part_size) = request.parts_plan()?;
         let created = self
             .client
             .create_multipart_upload()
