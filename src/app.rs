@@ -72,7 +72,7 @@ impl App {
     pub async fn from_env() -> Result<Self, String> {
         let config = Config::from_env()?;
         let s3 = s3::client::from_env(&config).await?;
-        let backend = Backend::from_conf(s3, config.inline_limit, config.presign_expiry);
+        let backend = Backend::new(s3, config.inline_limit, config.presign_expiry);
         Ok(Self { config, backend })
     }
 

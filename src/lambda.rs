@@ -13,9 +13,12 @@
 //!   decodes base64 into a third buffer: 15 MB of copies for a 4 MB upload.
 //!
 //! Here an upload costs one copy of its base64 text (serde_json's `String`),
-//! decoded in place, and a download one base64 encoding, which serde_json
-//! copies into the answer unescaped: `raw -> base64 -> JSON string`. base64
-//! is base64-simd's (SIMD, already in the binary through aws-smithy-types).
+//! decoded in place, and a download one base64 encoding, written straight
+//! into the answer's JSON: `raw -> JSON with base64`. base64 is
+//! base64-simd's (SIMD, already in the binary through aws-smithy-types).
+//! lambda_runtime's response path is not used either ([`runtime`] says
+//! why): the binary posts the bytes [`answer`] makes, which are the bytes
+//! the emulator, the tests and the benchmark get from [`invoke_json`].
 //!
 //! In stream mode ([`stream`]) the events are read the same way; the answers
 //! go back as Lambda response streams instead of this JSON.
@@ -24,13 +27,12 @@ use crate::app::{App, Request};
 use crate::error::ApiError;
 use bytes::Bytes;
 use http::HeaderMap;
-use lambda_http::{Body, Context, LambdaEvent};
+use lambda_http::{Body, Context};
 use serde::Serialize;
-use serde_json::value::RawValue;
-use std::convert::Infallible;
 
 pub use lambda_http::lambda_runtime::Error;
 
+pub mod runtime;
 pub mod stream;
 
 pub use crate::event::Event;
@@ -38,8 +40,8 @@ pub use crate::event::Event;
 /// The Lambda proxy integration's response, in API Gateway's format for the
 /// event's version: REST puts every header in `multiValueHeaders`; HTTP API
 /// takes `headers` (repeated names joined with commas) and Set-Cookie as
-/// `cookies`. Serialized as lambda_http serializes its responses, except the
-/// body: see [`ProxyBody`].
+/// `cookies`. Written as lambda_http writes its responses, by
+/// [`ProxyResponse::to_json`].
 #[derive(Debug)]
 pub struct ProxyResponse {
     rest: bool,
@@ -49,53 +51,65 @@ pub struct ProxyResponse {
     body: ProxyBody,
 }
 
-/// A response body ready for JSON. A binary body is kept as the JSON string
-/// of its base64 (quotes included) and written into the answer as it is:
-/// base64 needs no JSON escaping, and serde_json's byte-by-byte escaping of
-/// a 5.6 MB string cost more than the SIMD encoding.
 #[derive(Debug)]
 enum ProxyBody {
     None,
     Text(String),
-    Base64Json(String),
+    /// Raw bytes, base64-encoded straight into the answer's JSON.
+    Binary(Vec<u8>),
 }
 
 impl ProxyResponse {
-    /// About the length of the answer's JSON, to size its buffer once.
-    pub fn json_size_hint(&self) -> usize {
+    /// The answer's JSON, in one buffer sized once. A binary body is
+    /// base64-encoded straight into it (SIMD): base64 needs no JSON
+    /// escaping, and going through a string of its own cost a second
+    /// buffer, a validating scan and a copy of 1.33 times the object
+    /// (docs/performance.md).
+    pub fn to_json(&self) -> Vec<u8> {
+        let engine = base64_simd::STANDARD;
         let body = match &self.body {
             ProxyBody::None => 0,
             ProxyBody::Text(text) => text.len() + text.len() / 8,
-            ProxyBody::Base64Json(json) => json.len(),
+            ProxyBody::Binary(bytes) => engine.encoded_length(bytes.len()),
         };
-        body + 256 + 64 * self.headers.len()
+        let mut json = Vec::with_capacity(body + 256 + 64 * self.headers.len());
+        // Everything but a binary body and `isBase64Encoded`, through serde:
+        // strings and numbers only, so it always serializes, and a compact
+        // struct always ends with its `}`.
+        let _ = serde_json::to_writer(&mut json, &Head(self));
+        json.pop();
+        match &self.body {
+            ProxyBody::Binary(bytes) => {
+                json.extend_from_slice(br#","body":""#);
+                engine.encode_append(bytes, &mut json);
+                json.extend_from_slice(br#"","isBase64Encoded":true}"#);
+            }
+            _ => json.extend_from_slice(br#","isBase64Encoded":false}"#),
+        }
+        json
     }
 }
 
-impl Serialize for ProxyResponse {
+/// The fields of a [`ProxyResponse`] serde writes: all but a binary body
+/// and `isBase64Encoded`.
+struct Head<'a>(&'a ProxyResponse);
+
+impl Serialize for Head<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("ProxyResponse", 6)?;
-        out.serialize_field("statusCode", &self.status)?;
-        if self.rest {
+        let response = self.0;
+        let mut out = serializer.serialize_struct("ProxyResponse", 5)?;
+        out.serialize_field("statusCode", &response.status)?;
+        if response.rest {
             out.serialize_field("headers", &HeadersJson::Empty)?;
-            out.serialize_field("multiValueHeaders", &HeadersJson::Multi(&self.headers))?;
+            out.serialize_field("multiValueHeaders", &HeadersJson::Multi(&response.headers))?;
         } else {
-            out.serialize_field("headers", &HeadersJson::Joined(&self.headers))?;
-            out.serialize_field("cookies", &self.cookies)?;
+            out.serialize_field("headers", &HeadersJson::Joined(&response.headers))?;
+            out.serialize_field("cookies", &response.cookies)?;
         }
-        match &self.body {
-            ProxyBody::None => {}
-            ProxyBody::Text(text) => out.serialize_field("body", text)?,
-            ProxyBody::Base64Json(json) => {
-                // Borrowed: validated (a fast scan), not copied.
-                let raw: &RawValue =
-                    serde_json::from_str(json).map_err(serde::ser::Error::custom)?;
-                out.serialize_field("body", raw)?;
-            }
+        if let ProxyBody::Text(text) = &response.body {
+            out.serialize_field("body", text)?;
         }
-        let base64 = matches!(self.body, ProxyBody::Base64Json(_));
-        out.serialize_field("isBase64Encoded", &base64)?;
         out.end()
     }
 }
@@ -147,33 +161,29 @@ fn text(value: &http::HeaderValue) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(value.as_bytes())
 }
 
-/// Handles one invocation, as the Lambda runtime calls it.
-pub async fn invoke(app: &App, event: LambdaEvent<Event>) -> Result<ProxyResponse, Infallible> {
-    let LambdaEvent { payload, context } = event;
+/// Answers one event's JSON with the response's JSON: what the Lambda
+/// binary does between receiving an invocation and posting its answer
+/// ([`runtime`]). An event that is not a proxy event is an error.
+pub async fn answer(app: &App, event: &[u8], context: Context) -> Result<Vec<u8>, serde_json::Error> {
+    let payload: Event = serde_json::from_slice(event)?;
     let rest = matches!(payload, Event::Rest(_));
     let response = match request(payload, &context) {
         Ok(request) => app.handle(request).await,
         Err(bad) => app.refuse(bad.request, bad.error),
     };
-    Ok(ProxyResponse::new(rest, response))
+    Ok(ProxyResponse::new(rest, response).to_json())
 }
 
-/// Runs one event given as JSON, returning the response JSON: the path the
-/// Lambda runtime takes, without the Runtime API around it. Used by the
-/// one-shot invoke mode, the local emulator, the tests and the benchmark.
+/// [`answer`] with text in and out: the path the Lambda binary takes,
+/// without the Runtime API around it. Used by the one-shot invoke mode, the
+/// local emulator, the tests and the benchmark.
 pub async fn invoke_json(
     app: &App,
     event: &str,
     context: Context,
 ) -> Result<String, serde_json::Error> {
-    let payload: Event = serde_json::from_str(event)?;
-    let response = match invoke(app, LambdaEvent::new(payload, context)).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
-    let mut json = Vec::with_capacity(response.json_size_hint());
-    serde_json::to_writer(&mut json, &response)?;
-    // serde_json writes UTF-8 only.
+    let json = answer(app, event.as_bytes(), context).await?;
+    // Written from UTF-8 strings and base64 only.
     Ok(String::from_utf8(json).unwrap_or_default())
 }
 
@@ -223,7 +233,7 @@ impl ProxyResponse {
         let (parts, body) = response.into_parts();
         let body = match body {
             Body::Text(text) => ProxyBody::Text(text),
-            Body::Binary(bytes) => ProxyBody::Base64Json(base64_json(&bytes)),
+            Body::Binary(bytes) => ProxyBody::Binary(bytes),
             _ => ProxyBody::None,
         };
         let mut headers = parts.headers;
@@ -244,16 +254,6 @@ impl ProxyResponse {
             body,
         }
     }
-}
-
-/// `"<base64>"`, in one buffer of the exact size.
-fn base64_json(bytes: &[u8]) -> String {
-    let engine = base64_simd::STANDARD;
-    let mut json = String::with_capacity(engine.encoded_length(bytes.len()) + 2);
-    json.push('"');
-    engine.encode_append(bytes, &mut json);
-    json.push('"');
-    json
 }
 
 #[cfg(test)]
@@ -352,7 +352,8 @@ mod tests {
             .header("content-type", "text/plain")
             .body(Body::Binary(vec![0xff, 0, b'a']))
             .unwrap();
-        let json = serde_json::to_value(ProxyResponse::new(true, binary)).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&ProxyResponse::new(true, binary).to_json()).unwrap();
         assert_eq!(json["body"], "/wBh");
         assert_eq!(json["isBase64Encoded"], true);
         assert_eq!(json["multiValueHeaders"]["content-type"][0], "text/plain");
@@ -363,7 +364,8 @@ mod tests {
             .header("x-amz-meta-m", "2")
             .body(Body::Text("ok".into()))
             .unwrap();
-        let json = serde_json::to_value(ProxyResponse::new(false, text)).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&ProxyResponse::new(false, text).to_json()).unwrap();
         assert_eq!(json["cookies"], serde_json::json!(["a=1"]));
         assert_eq!(json["headers"], serde_json::json!({"x-amz-meta-m": "1,2"}));
         assert_eq!(

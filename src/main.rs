@@ -2,8 +2,6 @@
 //! warm-up, run. One event at a time: a single-threaded runtime
 //! (docs/performance.md, "Cold start in AWS").
 
-use lambda_http::lambda_runtime::{self, service_fn};
-use s3_proxy::config::ResponseMode;
 use s3_proxy::{App, lambda};
 
 #[tokio::main(flavor = "current_thread")]
@@ -11,9 +9,5 @@ async fn main() -> Result<(), lambda::Error> {
     s3_proxy::telemetry::init_json();
     let app = App::from_env().await?;
     app.warm_up().await;
-    let app = &app;
-    if app.config.response_mode == ResponseMode::Stream {
-        return lambda::stream::run(app.clone()).await;
-    }
-    lambda_runtime::run(service_fn(move |event| lambda::invoke(app, event))).await
+    lambda::runtime::run(app).await
 }

@@ -80,7 +80,13 @@ async fn the_lambda_binary_answers_events_through_lambda_runtime() {
             .unwrap_or_else(|| panic!("{name}: no answer within 20 s"));
         assert_eq!(posted.request_id, id, "{name}");
         assert_eq!(posted.kind, kind, "{name}: {:?}", posted.body);
+        assert_eq!(
+            posted.invocation_id,
+            Some(format!("inv-{id}")),
+            "{name}: the answer echoes Lambda-Runtime-Invocation-Id"
+        );
         if kind == "error" {
+            assert_eq!(posted.json()["errorType"], "InvalidEvent", "{name}");
             continue;
         }
         let answer = posted.json();

@@ -53,6 +53,7 @@ async fn invoke(runtime: &mut FakeRuntime, id: &str, event: String) -> Posted {
         .await
         .unwrap_or_else(|| panic!("{id}: no answer within {WAIT:?}"));
     assert_eq!(posted.request_id, id);
+    assert_eq!(posted.invocation_id, Some(format!("inv-{id}")));
     assert_eq!(posted.kind, "response", "{id}: {:?}", posted.body);
     assert!(posted.prelude.is_some(), "{id}: not a streamed answer");
     posted

@@ -11,17 +11,15 @@ use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use std::time::Duration;
 
-/// A client's configuration from aws-config's default chain (region,
-/// credentials, `AWS_ENDPOINT_URL_S3`), as the Lambda runs; unbuilt, so
-/// that [`super::Backend::from_conf`] builds the client once (each build
-/// makes a TLS connector and parses the trust roots again).
+/// A client from aws-config's default chain (region, credentials,
+/// `AWS_ENDPOINT_URL_S3`), as the Lambda runs.
 ///
 /// Lambda gives the function its role's credentials in the environment,
 /// which the default chain would read first; naming that provider when they
 /// are there keeps aws-config from building the rest of the chain, whose
 /// web-identity provider builds an STS client, and with it a TLS connector
 /// of its own (1.2 M instructions of init, docs/performance.md).
-pub async fn from_env(config: &Config) -> Result<aws_sdk_s3::config::Builder, String> {
+pub async fn from_env(config: &Config) -> Result<Client, String> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts(config.backend_timeout))
         .http_client(http_client(endpoint_from_env().as_deref()));
@@ -31,7 +29,7 @@ pub async fn from_env(config: &Config) -> Result<aws_sdk_s3::config::Builder, St
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         );
     }
-    s3_config(config, &loader.load().await)
+    from_sdk_config(config, &loader.load().await)
 }
 
 /// A client from an already loaded aws-config, with the proxy's addressing
@@ -107,7 +105,7 @@ pub fn http_client(endpoint: Option<&str>) -> SharedHttpClient {
     let plain_http = endpoint.is_some_and(|e| e.to_ascii_lowercase().starts_with("http://"));
     let trust = TrustStore::default().with_native_roots(!plain_http);
     let context = TlsContext::builder().with_trust_store(trust).build().ok();
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+    let client = aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
         let mut connector =
             ConnectorBuilder::default().tls_provider(Provider::rustls(CryptoMode::Ring));
         if let Some(context) = &context {
@@ -119,7 +117,8 @@ pub fn http_client(endpoint: Option<&str>) -> SharedHttpClient {
         }
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
-    })
+    });
+    SharedHttpClient::new(super::DateCatching(client))
 }
 
 /// How long init waits for [`warm_up`]'s answer: well inside Lambda's

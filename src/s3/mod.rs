@@ -25,9 +25,15 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
 use aws_smithy_types::config_bag::ConfigBag;
 use std::cell::RefCell;
 use std::future::Future;
@@ -42,18 +48,11 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// `client`'s HTTP client must be [`client::http_client`]'s, which
+    /// catches S3's `Date` header for the answers ([`with_date`]).
     pub fn new(client: Client, inline_limit: usize, presign_expiry: Duration) -> Self {
-        Self::from_conf(client.config().to_builder(), inline_limit, presign_expiry)
-    }
-
-    /// The client built from `config` (once: a build parses the trust roots).
-    pub fn from_conf(
-        config: aws_sdk_s3::config::Builder,
-        inline_limit: usize,
-        presign_expiry: Duration,
-    ) -> Self {
         Self {
-            client: Client::from_conf(config.interceptor(ResponseDate).build()),
+            client,
             inline_limit,
             presign_expiry,
         }
@@ -132,7 +131,7 @@ tokio::task_local! {
 }
 
 /// Runs one SDK call and returns S3's `Date` response header with its
-/// result (the SDK does not surface it; [`ResponseDate`] catches it).
+/// result (the SDK does not surface it; [`DateCatching`] catches it).
 async fn with_date<T>(call: impl Future<Output = T>) -> (T, Option<String>) {
     // Boxed: an SDK call's future is large, and moving it into the scope
     // copied it more than once per call.
@@ -146,29 +145,60 @@ async fn with_date<T>(call: impl Future<Output = T>) -> (T, Option<String>) {
         .await
 }
 
-/// Client-wide interceptor: copies each response's `Date` header into the
-/// slot of the [`with_date`] call it belongs to. The SDK runs interceptors
-/// inside the future of the call, so the slot is that call's. (A per-call
-/// interceptor, `customize().interceptor(..)`, made the SDK rebuild its
-/// configuration for every call: docs/performance.md.)
+/// S3's HTTP client with the `Date` of each response copied into the slot
+/// of the [`with_date`] call it belongs to: the SDK awaits the connector's
+/// future inside the call's, so the slot is that call's. Done here rather
+/// than by an interceptor: a client-wide interceptor made every call walk
+/// the SDK's configuration layers once more per hook (6 k instructions of
+/// an 80 k request, docs/performance.md), a per-call one rebuilt the
+/// configuration for every call.
 #[derive(Debug)]
-struct ResponseDate;
+pub(crate) struct DateCatching(pub(crate) SharedHttpClient);
 
-impl Intercept for ResponseDate {
-    fn name(&self) -> &'static str {
-        "ResponseDate"
+impl HttpClient for DateCatching {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let connector = self.0.http_connector(settings, components);
+        SharedHttpConnector::new(DateConnector(connector))
     }
 
-    fn read_before_deserialization(
+    fn validate_base_client_config(
         &self,
-        context: &BeforeDeserializationInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(date) = context.response().headers().get("date") {
-            // Outside `with_date` there is no slot: nothing to keep.
-            let _ = RESPONSE_DATE.try_with(|slot| *slot.borrow_mut() = Some(date.to_string()));
-        }
-        Ok(())
+        self.0.validate_base_client_config(components, cfg)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+#[derive(Debug)]
+struct DateConnector(SharedHttpConnector);
+
+impl HttpConnector for DateConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let call = self.0.call(request);
+        HttpConnectorFuture::new(async move {
+            let response = call.await?;
+            if let Some(date) = response.headers().get("date") {
+                // Outside `with_date` there is no slot: nothing to keep.
+                let _ = RESPONSE_DATE.try_with(|slot| *slot.borrow_mut() = Some(date.to_string()));
+            }
+            Ok(response)
+        })
     }
 }

@@ -43,6 +43,9 @@ pub struct Posted {
     pub finished: Instant,
     /// The trailers that ended a streamed answer, if any.
     pub trailers: Option<http::HeaderMap>,
+    /// The `Lambda-Runtime-Invocation-Id` the answer echoed (the runtime
+    /// hands out `inv-{request_id}`).
+    pub invocation_id: Option<String>,
 }
 
 impl Posted {
@@ -209,6 +212,7 @@ async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<
         let mut response = http::Response::new(Full::new(Bytes::from(event)));
         let headers = response.headers_mut();
         for (name, value) in [
+            ("lambda-runtime-invocation-id", format!("inv-{request_id}")),
             ("lambda-runtime-aws-request-id", request_id),
             ("lambda-runtime-deadline-ms", deadline.to_string()),
             (
@@ -232,6 +236,11 @@ async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<
     let mut parts = path.rsplit('/');
     let kind = parts.next().unwrap_or_default().to_string();
     let request_id = parts.next().unwrap_or_default().to_string();
+    let invocation_id = req
+        .headers()
+        .get("lambda-runtime-invocation-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let streamed = req
         .headers()
         .get("lambda-runtime-function-response-mode")
@@ -243,6 +252,7 @@ async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<
             request_id,
             kind,
             started,
+            invocation_id,
             ..posted
         })
         .await;
@@ -303,6 +313,7 @@ async fn read_answer(queues: &Queues, mut body: Incoming, streamed: bool) -> Pos
         first_body_byte,
         finished: Instant::now(),
         trailers,
+        invocation_id: None,
     }
 }
 
