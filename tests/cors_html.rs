@@ -221,10 +221,10 @@ async fn the_emulators_own_errors_carry_cors_headers() {
     assert_eq!(out.header("access-control-allow-origin"), Some(APP));
     assert!(out.header("access-control-expose-headers").is_some());
     // A Lambda answer API Gateway cannot read: its 502.
-    let out = h.gateway.response("not an answer", None, Some(APP));
+    let out = h.gateway.response(b"not an answer", None, Some(APP));
     assert_eq!(out.status, 502);
     assert_eq!(out.header("access-control-allow-origin"), Some(APP));
-    let out = h.gateway.response("not an answer", None, Some(OTHER));
+    let out = h.gateway.response(b"not an answer", None, Some(OTHER));
     assert_eq!(out.header("access-control-allow-origin"), None);
 }
 

@@ -45,6 +45,7 @@ pub(crate) async fn overhead(
     check_get_answer(&answer, &body)?;
     let answer = proxy(bench, &put_event).await?;
     if status_of(&answer)? != 200 {
+        let answer = String::from_utf8_lossy(&answer);
         return Err(format!("proxy PUT {label} answered {answer:.300}").into());
     }
     if direct_get(bench, &get_key).await? != body {
@@ -145,7 +146,7 @@ impl Samples {
 }
 
 /// One event through the Lambda boundary and the handler: the Lambda's own work.
-async fn proxy(bench: &Bench, event: &str) -> Result<String, BoxError> {
+async fn proxy(bench: &Bench, event: &str) -> Result<Vec<u8>, BoxError> {
     let mut context = lambda_http::Context::default();
     context.request_id = "bench".into();
     let json = lambda::invoke_json(&bench.gateway.app, event, context).await?;
@@ -192,16 +193,16 @@ async fn allocated<T>(f: impl Future<Output = Result<T, BoxError>>) -> Result<u6
     Ok(change.bytes_allocated as u64)
 }
 
-fn status_of(answer: &str) -> Result<u64, BoxError> {
-    let v: serde_json::Value = serde_json::from_str(answer)?;
+fn status_of(answer: &[u8]) -> Result<u64, BoxError> {
+    let v: serde_json::Value = serde_json::from_slice(answer)?;
     v["statusCode"]
         .as_u64()
-        .ok_or_else(|| format!("no statusCode in {answer:.300}").into())
+        .ok_or_else(|| format!("no statusCode in {:.300}", String::from_utf8_lossy(answer)).into())
 }
 
-fn check_get_answer(answer: &str, expected: &[u8]) -> Result<(), BoxError> {
+fn check_get_answer(answer: &[u8], expected: &[u8]) -> Result<(), BoxError> {
     use base64::Engine;
-    let v: serde_json::Value = serde_json::from_str(answer)?;
+    let v: serde_json::Value = serde_json::from_slice(answer)?;
     let body = v["body"].as_str().unwrap_or_default();
     let bytes = if v["isBase64Encoded"].as_bool() == Some(true) {
         base64::engine::general_purpose::STANDARD.decode(body)?
@@ -209,6 +210,7 @@ fn check_get_answer(answer: &str, expected: &[u8]) -> Result<(), BoxError> {
         body.as_bytes().to_vec()
     };
     if v["statusCode"].as_u64() != Some(200) || bytes != expected {
+        let answer = String::from_utf8_lossy(answer);
         return Err(format!("proxy GET answered {answer:.300}").into());
     }
     Ok(())

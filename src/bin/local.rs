@@ -54,10 +54,31 @@ enum Command {
     Store,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
+    // One event runs on one thread, as the Lambda runs it (and with less
+    // memory: no worker threads); the servers get a worker per core.
+    let runtime = match cli.command {
+        Some(Command::Invoke { .. }) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build();
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(run(&cli)),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("s3-proxy-local: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    match &cli.command {
         Some(Command::Invoke { event }) => {
             local::invoke(event, S3Endpoint::choose(cli.data.clone()))
                 .await
@@ -85,13 +106,6 @@ async fn main() -> ExitCode {
                 }
                 Err(e) => Err(e.into()),
             }
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("s3-proxy-local: {e}");
-            ExitCode::FAILURE
         }
     }
 }

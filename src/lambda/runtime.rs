@@ -1,7 +1,7 @@
 //! The Lambda binary's loop, in both response modes. lambda_runtime's
 //! `Runtime` polls the Runtime API for the next invocation and builds its
 //! `Context` and tracing span; the answer is made and POSTed here:
-//! - buffered: the bytes [`super::answer`] writes, to `/response`.
+//! - buffered: the bytes [`super::invoke_json`] writes, to `/response`.
 //!   lambda_runtime's own response path takes a type that serde writes, and
 //!   serde_json writes prepared text (a base64 body) only through
 //!   `RawValue`, which scans and copies it once more: 40% of a 4 MB GET's
@@ -103,12 +103,18 @@ async fn buffered(
     context: Context,
 ) -> Result<(), BoxError> {
     // A task of its own: a panic ends the task, not the runtime.
-    let answered = tokio::spawn(async move { super::answer(&app, &event, context).await }).await;
+    let answered = tokio::spawn(async move {
+        let event = std::str::from_utf8(&event).map_err(|e| e.to_string())?;
+        let json = super::invoke_json(&app, event, context).await;
+        json.map_err(|e| e.to_string())
+    })
+    .await;
     let request = match answered {
         Ok(Ok(json)) => post.to("response").body(Body::from(json))?,
         Ok(Err(error)) => {
+            let request_id = post.request_id.as_str();
+            tracing::error!(request_id, error, "not an API Gateway proxy event");
             let message = format!("not an API Gateway proxy event: {error}");
-            tracing::error!(request_id = post.request_id, error = %error, "not an API Gateway proxy event");
             post.failure("InvalidEvent", &message)?
         }
         Err(_) => post.failure("Panic", "the handler panicked")?,

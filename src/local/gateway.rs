@@ -320,7 +320,7 @@ impl Gateway {
     /// Turns the Lambda's response JSON into what the client receives.
     pub fn response(
         &self,
-        lambda_json: &str,
+        lambda_json: &[u8],
         accept: Option<&str>,
         origin: Option<&str>,
     ) -> HttpResponse {
@@ -332,7 +332,7 @@ impl Gateway {
             );
             return internal();
         }
-        let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(lambda_json) else {
+        let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(lambda_json) else {
             return internal();
         };
         let Some((status, headers)) = status_and_headers(&doc) else {

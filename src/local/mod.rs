@@ -307,7 +307,8 @@ pub async fn invoke(
     let (app, _store) = app_for(endpoint, Config::from_env()?).await?;
     let mut context = lambda_http::Context::default();
     context.request_id = gateway::new_request_id();
-    Ok(crate::lambda::invoke_json(&app, &event, context).await?)
+    let json = crate::lambda::invoke_json(&app, &event, context).await?;
+    Ok(String::from_utf8(json)?)
 }
 
 /// `make store`: only the embedded S3 store, until Ctrl-C. Other processes

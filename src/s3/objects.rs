@@ -76,32 +76,47 @@ macro_rules! checksums {
     };
 }
 
+/// Sets on an SDK request builder only the values that are there: each
+/// setter moves the whole builder (a kilobyte and more), and a read sets
+/// most of its seventeen fields to nothing.
+macro_rules! set_some {
+    ($builder:expr $(, $setter:ident($value:expr))* $(,)?) => {{
+        let mut builder = $builder;
+        $(
+            if let Some(value) = $value {
+                builder = builder.$setter(value);
+            }
+        )*
+        builder
+    }};
+}
+
 /// GetObject and HeadObject take the same conditions, overrides and keys:
 /// everything an [`ObjectRead`] carries.
 macro_rules! read_request {
     ($builder:expr, $read:expr, $owner:expr) => {{
         let (read, o) = (&$read, &$read.overrides);
         let key = read.customer_key.as_ref();
-        $builder
-            .bucket(&read.bucket)
-            .key(&read.key)
-            .set_version_id(read.version_id.clone())
-            .set_range(read.range.clone())
-            .set_if_match(read.if_match.clone())
-            .set_if_none_match(read.if_none_match.clone())
-            .set_if_modified_since(read.if_modified_since.as_deref().and_then(http_date))
-            .set_if_unmodified_since(read.if_unmodified_since.as_deref().and_then(http_date))
-            .set_response_cache_control(o.cache_control.clone())
-            .set_response_content_disposition(o.content_disposition.clone())
-            .set_response_content_encoding(o.content_encoding.clone())
-            .set_response_content_language(o.content_language.clone())
-            .set_response_content_type(o.content_type.clone())
-            .set_response_expires(o.expires.as_deref().and_then(http_date))
-            .set_sse_customer_algorithm(key.map(|k| k.algorithm.clone()))
-            .set_sse_customer_key(key.map(|k| k.key.clone()))
-            .set_sse_customer_key_md5(key.map(|k| k.key_md5.clone()))
-            .set_checksum_mode(read.checksum_mode.then_some(ChecksumMode::Enabled))
-            .set_expected_bucket_owner($owner.map(str::to_string))
+        set_some!(
+            $builder.bucket(&read.bucket).key(&read.key),
+            version_id(read.version_id.as_ref()),
+            range(read.range.as_ref()),
+            if_match(read.if_match.as_ref()),
+            if_none_match(read.if_none_match.as_ref()),
+            if_modified_since(read.if_modified_since.as_deref().and_then(http_date)),
+            if_unmodified_since(read.if_unmodified_since.as_deref().and_then(http_date)),
+            response_cache_control(o.cache_control.as_ref()),
+            response_content_disposition(o.content_disposition.as_ref()),
+            response_content_encoding(o.content_encoding.as_ref()),
+            response_content_language(o.content_language.as_ref()),
+            response_content_type(o.content_type.as_ref()),
+            response_expires(o.expires.as_deref().and_then(http_date)),
+            sse_customer_algorithm(key.map(|k| &k.algorithm)),
+            sse_customer_key(key.map(|k| &k.key)),
+            sse_customer_key_md5(key.map(|k| &k.key_md5)),
+            checksum_mode(read.checksum_mode.then_some(ChecksumMode::Enabled)),
+            expected_bucket_owner($owner),
+        )
     }};
 }
 

@@ -271,8 +271,8 @@ pub async fn empty_and_delete(client: &aws_sdk_s3::Client, bucket: &str) {
 }
 
 /// Reads a REST v1 proxy response JSON.
-pub fn parse_response(json: &str) -> Out {
-    let v: Value = serde_json::from_str(json).expect("response JSON");
+pub fn parse_response(json: &[u8]) -> Out {
+    let v: Value = serde_json::from_slice(json).expect("response JSON");
     let status = v["statusCode"].as_u64().expect("statusCode") as u16;
     let mut headers: HashMap<String, Vec<String>> = HashMap::new();
     if let Some(multi) = v["multiValueHeaders"].as_object() {
