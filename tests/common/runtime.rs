@@ -46,6 +46,8 @@ pub struct Posted {
     /// The `Lambda-Runtime-Invocation-Id` the answer echoed (the runtime
     /// hands out `inv-{request_id}`).
     pub invocation_id: Option<String>,
+    /// When the invocation's event was handed out to the function.
+    pub handed_out: Option<Instant>,
 }
 
 impl Posted {
@@ -83,6 +85,9 @@ struct Queues {
     /// When each `GET .../invocation/next` arrived: the first one ends the
     /// function's init, as Lambda counts it.
     polls: std::sync::Mutex<Vec<Instant>>,
+    /// When each invocation's event was handed out (the answer to `/next`
+    /// made), by request id: the invocation's start, as Lambda counts it.
+    handed_out: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 pub struct FakeRuntime {
@@ -122,6 +127,7 @@ impl FakeRuntime {
             progress: progress_tx,
             keep_bodies,
             polls: std::sync::Mutex::new(Vec::new()),
+            handed_out: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -209,6 +215,7 @@ async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<
             .unwrap_or_default()
             .as_millis()
             + 30_000;
+        let handed_out = (request_id.clone(), Instant::now());
         let mut response = http::Response::new(Full::new(Bytes::from(event)));
         let headers = response.headers_mut();
         for (name, value) in [
@@ -229,6 +236,9 @@ async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<
                 headers.insert(name, value);
             }
         }
+        if let Ok(mut all) = queues.handed_out.lock() {
+            all.insert(handed_out.0, handed_out.1);
+        }
         return response;
     }
     // POST /2018-06-01/runtime/invocation/{id}/response | /error
@@ -241,6 +251,11 @@ async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<
         .get("lambda-runtime-invocation-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let handed_out = queues
+        .handed_out
+        .lock()
+        .ok()
+        .and_then(|mut all| all.remove(&request_id));
     let streamed = req
         .headers()
         .get("lambda-runtime-function-response-mode")
@@ -253,6 +268,7 @@ async fn route(queues: &Queues, req: http::Request<Incoming>) -> http::Response<
             kind,
             started,
             invocation_id,
+            handed_out,
             ..posted
         })
         .await;
@@ -314,6 +330,7 @@ async fn read_answer(queues: &Queues, mut body: Incoming, streamed: bool) -> Pos
         finished: Instant::now(),
         trailers,
         invocation_id: None,
+        handed_out: None,
     }
 }
 
