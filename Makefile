@@ -218,7 +218,8 @@ ONLY ?=
 .PHONY: bench
 bench: ## Measure handler overhead, cold start (also over TLS and CPU quotas), binary size, local throughput, memory: one table
 	$(CARGO) build --release --bin s3-proxy --no-default-features --target-dir target/bench-lambda
-	S3_PROXY_LAMBDA_BIN=target/bench-lambda/release/s3-proxy $(CARGO) bench --bench bench -- $(ONLY)
+	$(CARGO) build --profile local --bin s3-proxy-local
+	S3_PROXY_LAMBDA_BIN=target/bench-lambda/release/s3-proxy S3_PROXY_LOCAL_BIN=target/local/s3-proxy-local $(CARGO) bench --bench bench -- $(ONLY)
 
 .PHONY: loadtest
 loadtest: ## Load the local emulator over HTTP (20,000 requests, 64 concurrent); fails on any error

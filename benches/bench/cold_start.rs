@@ -9,8 +9,9 @@ const COLD_RUNS: usize = 20;
 /// `s3-proxy-local invoke --data <dir> events/get-object.json`, exec to exit.
 pub(crate) fn cold_start_local(rows: &mut Vec<Row>) -> Result<(), BoxError> {
     let data = tempfile::tempdir()?;
+    let local = local_bin();
     let invoke = |event: &str| {
-        let mut cmd = Command::new(LOCAL_BIN);
+        let mut cmd = Command::new(&local);
         cmd.args(["invoke", "--data"])
             .arg(data.path())
             .arg(Path::new(EVENTS).join(event))

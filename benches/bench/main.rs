@@ -86,7 +86,17 @@ const BUCKET: &str = "bench";
 /// The bucket and key `events/get-object.json` reads.
 const DEMO_BUCKET: &str = "s3-proxy-demo";
 const DEMO_KEY: &str = "test/test.txt";
-const LOCAL_BIN: &str = env!("CARGO_BIN_EXE_s3-proxy-local");
+/// `s3-proxy-local` as `cargo bench` builds it; `make bench` passes the
+/// build `make invoke` runs (the `local` profile) in `S3_PROXY_LOCAL_BIN`.
+const BENCH_LOCAL_BIN: &str = env!("CARGO_BIN_EXE_s3-proxy-local");
+
+/// The `s3-proxy-local` binary the one-shot invoke rows run.
+fn local_bin() -> PathBuf {
+    match std::env::var_os("S3_PROXY_LOCAL_BIN") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(BENCH_LOCAL_BIN),
+    }
+}
 /// The Lambda binary as `cargo bench` builds it (with the `local` feature).
 /// `make bench` passes the deployable build in `S3_PROXY_LAMBDA_BIN` instead.
 const BENCH_LAMBDA_BIN: &str = env!("CARGO_BIN_EXE_s3-proxy");

@@ -175,12 +175,7 @@ impl StreamingLambda {
     /// invocation starts, and where the buffered rows' Lambda path starts)
     /// to the first body byte, and to the last; and the first body byte
     /// from the bench's queueing the event at the Runtime API.
-    async fn get(
-        &mut self,
-        id: &str,
-        event: &str,
-        size: usize,
-    ) -> Result<Streamed, BoxError> {
+    async fn get(&mut self, id: &str, event: &str, size: usize) -> Result<Streamed, BoxError> {
         let queued = Instant::now();
         self.runtime.send(id, event.to_string()).await;
         let posted = self

@@ -132,10 +132,7 @@ pub(super) struct Post {
 impl Post {
     /// A POST to the invocation's `response` or `error`.
     pub(super) fn to(&self, kind: &str) -> http::request::Builder {
-        let uri = format!(
-            "/2018-06-01/runtime/invocation/{}/{kind}",
-            self.request_id
-        );
+        let uri = format!("/2018-06-01/runtime/invocation/{}/{kind}", self.request_id);
         let builder = build_request().method(Method::POST).uri(uri);
         match &self.invocation_id {
             Some(id) => builder.header(INVOCATION_ID, id.clone()),

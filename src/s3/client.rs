@@ -105,19 +105,21 @@ pub fn http_client(endpoint: Option<&str>) -> SharedHttpClient {
     let plain_http = endpoint.is_some_and(|e| e.to_ascii_lowercase().starts_with("http://"));
     let trust = TrustStore::default().with_native_roots(!plain_http);
     let context = TlsContext::builder().with_trust_store(trust).build().ok();
-    let client = aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut connector =
-            ConnectorBuilder::default().tls_provider(Provider::rustls(CryptoMode::Ring));
-        if let Some(context) = &context {
-            connector = connector.tls_context(context.clone());
-        }
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    });
+    let client = aws_smithy_http_client::Builder::new().build_with_connector_fn(
+        move |settings, components| {
+            let mut connector =
+                ConnectorBuilder::default().tls_provider(Provider::rustls(CryptoMode::Ring));
+            if let Some(context) = &context {
+                connector = connector.tls_context(context.clone());
+            }
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.set_proxy_config(Some(ProxyConfig::from_env()));
+            connector.build()
+        },
+    );
     SharedHttpClient::new(super::DateCatching(client))
 }
 

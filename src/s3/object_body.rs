@@ -123,11 +123,19 @@ mod tests {
         // has not failed the body yet, 31 s has.
         tokio::time::sleep(Duration::from_secs(29)).await;
         let first = next(&mut body).await.unwrap().unwrap();
-        assert_eq!(first.as_ptr(), chunk.as_ptr(), "the chunk itself, not a copy");
+        assert_eq!(
+            first.as_ptr(),
+            chunk.as_ptr(),
+            "the chunk itself, not a copy"
+        );
         let started = tokio::time::Instant::now();
         let stalled = next(&mut body).await.unwrap().unwrap_err();
         assert!(matches!(stalled, ApiError::Internal(m) if m.contains("idle")));
-        assert_eq!(started.elapsed(), idle, "the idle time counts from the last chunk");
+        assert_eq!(
+            started.elapsed(),
+            idle,
+            "the idle time counts from the last chunk"
+        );
     }
 
     #[tokio::test]
