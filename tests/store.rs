@@ -635,6 +635,19 @@ async fn ranges_metadata_and_content_headers_come_back() {
         .await
         .unwrap();
     assert_eq!(out.content_type(), Some("text/plain"));
+    // HEAD takes the same overrides, Expires included (it was dropped).
+    let expires = aws_sdk_s3::primitives::DateTime::from_secs(1_900_000_000);
+    let out = c
+        .head_object()
+        .bucket("meta")
+        .key("obj")
+        .response_content_type("text/plain")
+        .response_expires(expires)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.content_type(), Some("text/plain"));
+    assert_eq!(out.expires_string(), Some("Sun, 17 Mar 2030 17:46:40 GMT"));
 }
 
 #[tokio::test]

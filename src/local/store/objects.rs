@@ -36,6 +36,52 @@ enum Body {
     File(std::fs::File, u64),
 }
 
+/// What GetObject and HeadObject answer alike (two output types with the
+/// same fields): the stored headers, with the request's `response-*`
+/// overrides applied as S3 applies them to both, and the checksums when the
+/// whole object is read. `$found` and `$input` are consumed.
+macro_rules! read_output {
+    ($output:ident, $found:ident, $input:ident, $start:expr, $len:expr $(, $field:ident: $value:expr)*) => {{
+        let checksums = checksum_headers(&$found.attrs, $found.range.is_none());
+        let attrs = $found.attrs;
+        let mut out = $output {
+            $($field: $value,)*
+            accept_ranges: Some("bytes".into()),
+            content_length: Some($len as i64),
+            content_range: $found.range.as_ref().map(|_| {
+                format!(
+                    "bytes {}-{}/{}",
+                    $start,
+                    $start + $len.saturating_sub(1),
+                    $found.row.size
+                )
+            }),
+            e_tag: Some(etag(&$found.row.etag)),
+            last_modified: Some(timestamp($found.row.modified_ms)),
+            storage_class: $found.row.class.map(StorageClass::from),
+            expires: $input.response_expires.or_else(|| expires_of(&attrs)),
+            metadata: (!attrs.metadata.is_empty())
+                .then(|| attrs.metadata.clone().into_iter().collect()),
+            content_type: $input.response_content_type.or(attrs.content_type),
+            content_encoding: $input.response_content_encoding.or(attrs.content_encoding),
+            content_disposition: $input
+                .response_content_disposition
+                .or(attrs.content_disposition),
+            content_language: $input.response_content_language.or(attrs.content_language),
+            cache_control: $input.response_cache_control.or(attrs.cache_control),
+            website_redirect_location: attrs.website_redirect_location,
+            checksum_crc32: checksums[0].clone(),
+            checksum_crc32c: checksums[1].clone(),
+            checksum_sha1: checksums[2].clone(),
+            checksum_sha256: checksums[3].clone(),
+            checksum_crc64nvme: checksums[4].clone(),
+            ..Default::default()
+        };
+        echo_encryption!(out, &attrs.encryption);
+        out
+    }};
+}
+
 /// GetObject and HeadObject find their object alike: the one version an
 /// unversioned bucket has (`null`), no part numbers (refused, never
 /// ignored), the conditions and the range, and the SSE-C key the object was
@@ -281,60 +327,16 @@ impl LocalStore {
             Some(Body::File(file, len)) => StreamingBlob::wrap(file_stream(file, len)),
             None => StreamingBlob::from(s3s::Body::from(Bytes::new())),
         };
-        let whole = found.range.is_none();
-        let checksums = checksum_headers(&found.attrs, whole);
-        let attrs = found.attrs;
-        let mut out = GetObjectOutput {
+        let tag_count = (!found.attrs.tags.is_empty()).then_some(found.attrs.tags.len() as i32);
+        let out = read_output!(
+            GetObjectOutput,
+            found,
+            input,
+            start,
+            len,
             body: Some(body),
-            accept_ranges: Some("bytes".into()),
-            content_length: Some(len as i64),
-            content_range: found.range.as_ref().map(|_| {
-                format!(
-                    "bytes {start}-{}/{}",
-                    start + len.saturating_sub(1),
-                    found.row.size
-                )
-            }),
-            e_tag: Some(etag(&found.row.etag)),
-            last_modified: Some(timestamp(found.row.modified_ms)),
-            storage_class: found.row.class.map(StorageClass::from),
-            expires: expires_of(&attrs),
-            metadata: (!attrs.metadata.is_empty())
-                .then(|| attrs.metadata.clone().into_iter().collect()),
-            content_type: attrs.content_type,
-            content_encoding: attrs.content_encoding,
-            content_disposition: attrs.content_disposition,
-            content_language: attrs.content_language,
-            cache_control: attrs.cache_control,
-            website_redirect_location: attrs.website_redirect_location,
-            checksum_crc32: checksums[0].clone(),
-            checksum_crc32c: checksums[1].clone(),
-            checksum_sha1: checksums[2].clone(),
-            checksum_sha256: checksums[3].clone(),
-            checksum_crc64nvme: checksums[4].clone(),
-            tag_count: (!attrs.tags.is_empty()).then_some(attrs.tags.len() as i32),
-            ..Default::default()
-        };
-        echo_encryption!(out, &attrs.encryption);
-        // response-* query parameters override what is stored, as S3 does.
-        if let Some(v) = input.response_content_type {
-            out.content_type = Some(v);
-        }
-        if let Some(v) = input.response_content_encoding {
-            out.content_encoding = Some(v);
-        }
-        if let Some(v) = input.response_content_disposition {
-            out.content_disposition = Some(v);
-        }
-        if let Some(v) = input.response_content_language {
-            out.content_language = Some(v);
-        }
-        if let Some(v) = input.response_cache_control {
-            out.cache_control = Some(v);
-        }
-        if let Some(v) = input.response_expires {
-            out.expires = Some(v);
-        }
+            tag_count: tag_count
+        );
         Ok(S3Response::new(out))
     }
 
@@ -344,40 +346,7 @@ impl LocalStore {
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
         let (found, start, len) = find_for_read!(self, input, false);
-        let checksums = checksum_headers(&found.attrs, found.range.is_none());
-        let attrs = found.attrs;
-        let mut out = HeadObjectOutput {
-            accept_ranges: Some("bytes".into()),
-            content_length: Some(len as i64),
-            content_range: found.range.as_ref().map(|_| {
-                format!(
-                    "bytes {start}-{}/{}",
-                    start + len.saturating_sub(1),
-                    found.row.size
-                )
-            }),
-            e_tag: Some(etag(&found.row.etag)),
-            last_modified: Some(timestamp(found.row.modified_ms)),
-            storage_class: found.row.class.map(StorageClass::from),
-            expires: expires_of(&attrs),
-            metadata: (!attrs.metadata.is_empty())
-                .then(|| attrs.metadata.clone().into_iter().collect()),
-            content_type: input.response_content_type.or(attrs.content_type),
-            content_encoding: input.response_content_encoding.or(attrs.content_encoding),
-            content_disposition: input
-                .response_content_disposition
-                .or(attrs.content_disposition),
-            content_language: input.response_content_language.or(attrs.content_language),
-            cache_control: input.response_cache_control.or(attrs.cache_control),
-            website_redirect_location: attrs.website_redirect_location,
-            checksum_crc32: checksums[0].clone(),
-            checksum_crc32c: checksums[1].clone(),
-            checksum_sha1: checksums[2].clone(),
-            checksum_sha256: checksums[3].clone(),
-            checksum_crc64nvme: checksums[4].clone(),
-            ..Default::default()
-        };
-        echo_encryption!(out, &attrs.encryption);
+        let out = read_output!(HeadObjectOutput, found, input, start, len);
         // 206 for a range: set by server::store_service (s3s ignores it here).
         Ok(S3Response::new(out))
     }
