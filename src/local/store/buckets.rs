@@ -105,19 +105,15 @@ impl LocalStore {
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let name = req.input.bucket;
-        self.blocking(move |s| {
-            let blobs = s.db.write(|tx| {
-                db::require_bucket(tx, &name)?;
-                if !db::bucket_is_empty(tx, &name)? {
-                    return Err(StoreError::S3(s3_error!(
-                        BucketNotEmpty,
-                        "The bucket you tried to delete is not empty"
-                    )));
-                }
-                db::delete_bucket(tx, &name)
-            })?;
-            s.blobs.remove(blobs);
-            Ok(())
+        self.delete_with_blobs(move |tx| {
+            db::require_bucket(tx, &name)?;
+            if !db::bucket_is_empty(tx, &name)? {
+                return Err(StoreError::S3(s3_error!(
+                    BucketNotEmpty,
+                    "The bucket you tried to delete is not empty"
+                )));
+            }
+            db::delete_bucket(tx, &name)
         })
         .await?;
         Ok(S3Response::new(DeleteBucketOutput {}))

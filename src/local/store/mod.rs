@@ -222,6 +222,20 @@ impl LocalStore {
             Err(e) => Err(s3_error!(e, InternalError)),
         }
     }
+
+    /// One database change that lets go of blobs (a deletion), then the
+    /// blob files themselves, once the change is committed.
+    async fn delete_with_blobs<I: IntoIterator<Item = String>>(
+        &self,
+        change: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<I, StoreError> + Send + 'static,
+    ) -> S3Result<()> {
+        self.blocking(move |s| {
+            let gone = s.db.write(change)?;
+            s.blobs.remove(gone);
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// Milliseconds since the epoch, now.

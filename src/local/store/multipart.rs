@@ -322,14 +322,10 @@ impl LocalStore {
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let input = req.input;
         let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
-        self.blocking(move |s| {
-            let gone = s.db.write(|tx| {
-                db::require_bucket(tx, &bucket)?;
-                db::upload(tx, &bucket, &key, &upload_id)?;
-                db::delete_upload(tx, &upload_id)
-            })?;
-            s.blobs.remove(gone);
-            Ok(())
+        self.delete_with_blobs(move |tx| {
+            db::require_bucket(tx, &bucket)?;
+            db::upload(tx, &bucket, &key, &upload_id)?;
+            db::delete_upload(tx, &upload_id)
         })
         .await?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))

@@ -358,17 +358,13 @@ impl LocalStore {
         let input = req.input;
         no_versions(input.version_id.as_deref())?;
         let (bucket, key, if_match) = (input.bucket, input.key, input.if_match);
-        self.blocking(move |s| {
-            let gone = s.db.write(|tx| {
-                db::require_bucket(tx, &bucket)?;
-                if if_match.is_some() {
-                    let current = db::object(tx, &bucket, &key)?;
-                    check_write(current.as_ref().map(|(r, _)| r), if_match.as_ref(), None)?;
-                }
-                db::delete_object(tx, &bucket, &key)
-            })?;
-            s.blobs.remove(gone);
-            Ok(())
+        self.delete_with_blobs(move |tx| {
+            db::require_bucket(tx, &bucket)?;
+            if if_match.is_some() {
+                let current = db::object(tx, &bucket, &key)?;
+                check_write(current.as_ref().map(|(r, _)| r), if_match.as_ref(), None)?;
+            }
+            db::delete_object(tx, &bucket, &key)
         })
         .await?;
         Ok(S3Response::new(DeleteObjectOutput::default()))
