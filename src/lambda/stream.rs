@@ -76,7 +76,10 @@ pub(super) async fn answer(
 /// The streamed answer to one invocation's payload: a proxy event's, or an
 /// empty 200 for anything else.
 pub async fn respond(app: &App, payload: &[u8], context: Context) -> Response<StreamBody> {
-    if let Ok(event) = serde_json::from_slice::<Event>(payload) {
+    // Read as text, as in buffered mode (`lambda::invoke_json`): serde_json
+    // then does not check each string's UTF-8 again.
+    let text = std::str::from_utf8(payload).unwrap_or_default();
+    if let Ok(event) = serde_json::from_str::<Event>(text) {
         return match request(event, &context) {
             Ok(req) => app.handle_streaming(req).await,
             Err(bad) => app.refuse(bad.request, bad.error).map(StreamBody::from),
