@@ -19,8 +19,11 @@ pub(super) use super::rules::{
 /// Bodies up to this size are read in the call that finds them (one trip to
 /// the blocking pool); larger ones stream.
 const INLINE_READ: u64 = 256 * 1024;
-/// Chunks of a streamed body.
-const CHUNK: usize = 64 * 1024;
+/// Chunks of a streamed body: the first small, so its first bytes leave
+/// soon, then each twice the last up to the largest (fewer reads and writes,
+/// each a trip to the blocking pool).
+const FIRST_CHUNK: u64 = 64 * 1024;
+const LARGEST_CHUNK: u64 = 1024 * 1024;
 
 /// What a GET or HEAD found.
 struct Found {
@@ -577,31 +580,78 @@ fn checksum_headers(attrs: &Attrs, send: bool) -> [Option<String>; 5] {
     })
 }
 
-/// `len` bytes of `file` from where it stands, in chunks.
+/// `len` bytes of `file` from where it stands, in growing chunks, each read
+/// on the blocking pool straight into its own buffer.
 fn file_stream(
     file: std::fs::File,
     len: u64,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static {
-    let file = tokio::fs::File::from_std(file);
-    futures_util::stream::unfold((file, len), |(mut file, left)| async move {
-        use tokio::io::AsyncReadExt;
+    futures_util::stream::unfold(Some((file, len, FIRST_CHUNK)), |state| async move {
+        let (file, left, chunk) = state?;
         if left == 0 {
             return None;
         }
-        let mut buf = vec![0; (left as usize).min(CHUNK)];
-        match file.read(&mut buf).await {
-            Ok(0) => Some((
+        let read = tokio::task::spawn_blocking(move || {
+            let want = left.min(chunk);
+            let mut buf = Vec::with_capacity(want as usize);
+            let got = (&file).take(want).read_to_end(&mut buf);
+            (file, buf, got)
+        })
+        .await;
+        let next = (chunk * 2).min(LARGEST_CHUNK);
+        match read {
+            Ok((_, _, Ok(0))) => Some((
                 Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "blob shorter than its row",
                 )),
-                (file, 0),
+                None,
             )),
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(Bytes::from(buf)), (file, left - n as u64)))
+            Ok((file, buf, Ok(n))) => {
+                Some((Ok(Bytes::from(buf)), Some((file, left - n as u64, next))))
             }
-            Err(e) => Some((Err(e), (file, 0))),
+            Ok((_, _, Err(e))) => Some((Err(e), None)),
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use std::io::Write;
+
+    fn file_of(bytes: &[u8]) -> std::fs::File {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        file.seek(SeekFrom::Start(0)).unwrap();
+        file
+    }
+
+    #[tokio::test]
+    async fn a_file_streams_in_growing_chunks_from_where_it_stands() {
+        let bytes: Vec<u8> = (0..3 * LARGEST_CHUNK + 5)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut file = file_of(&bytes);
+        file.seek(SeekFrom::Start(3)).unwrap();
+        let len = bytes.len() as u64 - 3;
+        let chunks: Vec<Bytes> = file_stream(file, len).map(|c| c.unwrap()).collect().await;
+        let sizes: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+        let k = 1024;
+        let first = [64 * k, 128 * k, 256 * k, 512 * k, 1024 * k, 1024 * k];
+        assert_eq!(sizes[..6], first, "doubling from 64 KiB to 1 MiB");
+        assert_eq!(sizes.iter().sum::<usize>() as u64, len);
+        assert_eq!(chunks.concat(), bytes[3..]);
+    }
+
+    #[tokio::test]
+    async fn a_file_shorter_than_its_row_ends_in_an_error() {
+        let items: Vec<_> = file_stream(file_of(b"0123456789"), 20).collect().await;
+        assert_eq!(items.len(), 2);
+        assert_eq!(&items[0].as_ref().unwrap()[..], b"0123456789");
+        let error = items[1].as_ref().unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
 }
