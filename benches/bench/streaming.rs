@@ -6,8 +6,9 @@
 //! Twice: at the store's full loopback speed (GB/s: what the function's own
 //! cost per byte shows against), and with both sides' S3 connections through
 //! a link at one S3 connection's rate (AWS's S3 performance guidelines plan
-//! one connection per 85-90 MB/s), where a function that held bytes back,
-//! paced them or buffered the object would still show.
+//! one connection per 85-90 MB/s), where a function that paced its chunks or
+//! held them back would still show (one that buffered the object shows in
+//! the first byte at full speed).
 
 use super::*;
 
