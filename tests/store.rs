@@ -697,6 +697,40 @@ async fn digests_are_checked_before_anything_is_replaced() {
         .await
         .unwrap();
     assert_eq!(out.checksum_sha256(), Some(sha.as_str()));
+    // A part is checked the same way, and its answer echoes its checksum.
+    let upload = c
+        .create_multipart_upload()
+        .bucket("digest")
+        .key("parts")
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .send()
+        .await
+        .unwrap();
+    let id = upload.upload_id().unwrap();
+    let err = c
+        .upload_part()
+        .bucket("digest")
+        .key("parts")
+        .upload_id(id)
+        .part_number(1)
+        .checksum_sha256("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        .body(ByteStream::from_static(b"corrupt"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "BadDigest");
+    let part = c
+        .upload_part()
+        .bucket("digest")
+        .key("parts")
+        .upload_id(id)
+        .part_number(1)
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from_static(b"fresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.checksum_sha256(), Some(sha.as_str()), "the same bytes");
 }
 
 #[tokio::test]

@@ -6,7 +6,9 @@
 
 use super::blobs::new_id;
 use super::db::{self, ObjectRow, PartRow, UploadRow};
-use super::objects::{Checksums, attrs_of, check_md5, check_write, hex, receive, storage_class};
+use super::objects::{
+    attrs_of, check_write, checksums_of, echo_checksums, hex, receive_checked, storage_class,
+};
 use super::{LocalStore, StoreError, buckets::OWNER_ID, etag, now_ms, timestamp};
 use s3s::dto::*;
 use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
@@ -131,17 +133,7 @@ impl LocalStore {
                 "Part number must be an integer between 1 and 10000, inclusive"
             ));
         }
-        let mut checksums = Checksums::new(
-            [
-                input.checksum_crc32,
-                input.checksum_crc32c,
-                input.checksum_sha1,
-                input.checksum_sha256,
-                input.checksum_crc64nvme,
-            ],
-            input.checksum_algorithm.as_ref(),
-            &req.headers,
-        )?;
+        let checksums = checksums_of!(input, &req.headers)?;
         let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
         {
             let (bucket, key, upload_id) = (bucket.clone(), key.clone(), upload_id.clone());
@@ -153,31 +145,28 @@ impl LocalStore {
             })
             .await?;
         }
-        let received = receive(self, input.body, input.content_length, checksums.hasher()).await?;
-        checksums.take_trailers(req.trailing_headers);
-        check_md5(input.content_md5.as_deref(), &received.md5)?;
-        let kept = checksums.verify(received.checksum)?;
-        let mut writer = received.writer;
-        writer
-            .place()
-            .await
-            .map_err(|e| S3Error::from(StoreError::Io(e)))?;
+        let checked = receive_checked(
+            self,
+            input.body,
+            input.content_length,
+            input.content_md5.as_deref(),
+            checksums,
+            req.trailing_headers,
+        )
+        .await?;
+        let writer = checked.writer;
         let part = PartRow {
             number: input.part_number,
             blob: writer.id.clone(),
             size: writer.size(),
-            etag: hex(&received.md5),
+            etag: hex(&checked.md5),
             modified_ms: now_ms(),
         };
-        let out = UploadPartOutput {
+        let mut out = UploadPartOutput {
             e_tag: Some(etag(&part.etag)),
-            checksum_crc32: kept.get("crc32").cloned(),
-            checksum_crc32c: kept.get("crc32c").cloned(),
-            checksum_sha1: kept.get("sha1").cloned(),
-            checksum_sha256: kept.get("sha256").cloned(),
-            checksum_crc64nvme: kept.get("crc64nvme").cloned(),
             ..Default::default()
         };
+        echo_checksums!(out, &checked.kept);
         self.blocking(move |s| {
             let replaced = s.db.write(|tx| {
                 db::upload(tx, &bucket, &key, &upload_id)?;

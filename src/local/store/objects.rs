@@ -12,8 +12,9 @@ use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 use std::io::{Read, Seek, SeekFrom};
 
 pub(super) use super::rules::{
-    ALGORITHMS, Checksums, Conditions, attrs_of, check_md5, check_write, customer_key,
-    echo_encryption, evaluate, expires_of, hex, no_versions, receive, refuse_unkept, storage_class,
+    ALGORITHMS, Conditions, attrs_of, check_write, checksums_of, customer_key, echo_checksums,
+    echo_encryption, evaluate, expires_of, hex, no_versions, receive_checked, refuse_unkept,
+    storage_class,
 };
 
 /// Bodies up to this size are read in the call that finds them (one trip to
@@ -203,17 +204,7 @@ impl LocalStore {
         )?;
         let tags = super::extras::parse_tagging(input.tagging.as_deref())?;
         let class = storage_class(input.storage_class.as_ref())?;
-        let mut checksums = Checksums::new(
-            [
-                input.checksum_crc32,
-                input.checksum_crc32c,
-                input.checksum_sha1,
-                input.checksum_sha256,
-                input.checksum_crc64nvme,
-            ],
-            input.checksum_algorithm.as_ref(),
-            &req.headers,
-        )?;
+        let checksums = checksums_of!(input, &req.headers)?;
         let (bucket, key) = (input.bucket, input.key);
         let (if_match, if_none_match) = (input.if_match, input.if_none_match);
         // Fail before the upload when the outcome is already known; the
@@ -234,9 +225,15 @@ impl LocalStore {
             })
             .await?;
         }
-        let received = receive(self, input.body, input.content_length, checksums.hasher()).await?;
-        checksums.take_trailers(req.trailing_headers);
-        check_md5(input.content_md5.as_deref(), &received.md5)?;
+        let checked = receive_checked(
+            self,
+            input.body,
+            input.content_length,
+            input.content_md5.as_deref(),
+            checksums,
+            req.trailing_headers,
+        )
+        .await?;
         let mut attrs = attrs_of(
             input.content_type,
             input.content_encoding,
@@ -247,31 +244,23 @@ impl LocalStore {
             input.website_redirect_location,
             input.metadata,
         );
-        attrs.checksums = checksums.verify(received.checksum)?;
+        attrs.checksums = checked.kept;
         attrs.encryption = encryption;
         attrs.tags = tags;
-        let mut writer = received.writer;
-        writer
-            .place()
-            .await
-            .map_err(|e| S3Error::from(StoreError::Io(e)))?;
+        let writer = checked.writer;
         let row = ObjectRow {
             key,
             blob: writer.id.clone(),
             size: writer.size(),
-            etag: hex(&received.md5),
+            etag: hex(&checked.md5),
             modified_ms: now_ms(),
             class,
         };
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&row.etag)),
-            checksum_crc32: attrs.checksums.get("crc32").cloned(),
-            checksum_crc32c: attrs.checksums.get("crc32c").cloned(),
-            checksum_sha1: attrs.checksums.get("sha1").cloned(),
-            checksum_sha256: attrs.checksums.get("sha256").cloned(),
-            checksum_crc64nvme: attrs.checksums.get("crc64nvme").cloned(),
             ..Default::default()
         };
+        echo_checksums!(out, &attrs.checksums);
         echo_encryption!(out, &attrs.encryption);
         // S3 names a class other than STANDARD in the answer (PutObjectOutput
         // has no field for it).

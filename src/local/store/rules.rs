@@ -335,6 +335,42 @@ pub async fn receive(
     })
 }
 
+/// A body received into a placed blob, checked: its MD5 against
+/// Content-MD5, its checksums against the values sent (as headers or as
+/// aws-chunked trailers).
+pub struct Checked {
+    pub writer: BlobWriter,
+    pub md5: [u8; 16],
+    /// The checksums to keep with it, by algorithm.
+    pub kept: std::collections::BTreeMap<String, String>,
+}
+
+/// [`receive`], then the checks, then the blob placed: what PutObject and
+/// UploadPart do before their commit. On an error the blob is removed.
+pub async fn receive_checked(
+    store: &LocalStore,
+    body: Option<StreamingBlob>,
+    content_length: Option<i64>,
+    content_md5: Option<&str>,
+    mut checksums: Checksums,
+    trailers: Option<s3s::TrailingHeaders>,
+) -> S3Result<Checked> {
+    let received = receive(store, body, content_length, checksums.hasher()).await?;
+    checksums.take_trailers(trailers);
+    check_md5(content_md5, &received.md5)?;
+    let kept = checksums.verify(received.checksum)?;
+    let mut writer = received.writer;
+    writer
+        .place()
+        .await
+        .map_err(|e| S3Error::from(StoreError::Io(e)))?;
+    Ok(Checked {
+        writer,
+        md5: received.md5,
+        kept,
+    })
+}
+
 /// A body stream's error: s3s's own (a signature or hash mismatch) as it is.
 fn body_error(e: s3s::StdError) -> S3Error {
     match e.downcast::<S3Error>() {
@@ -395,6 +431,38 @@ macro_rules! customer_key {
     };
 }
 pub(super) use customer_key;
+
+/// The [`Checksums`] of a write's input: its `x-amz-checksum-*` values, the
+/// algorithm it names, the trailer its headers announce.
+macro_rules! checksums_of {
+    ($input:expr, $headers:expr) => {
+        super::rules::Checksums::new(
+            [
+                $input.checksum_crc32,
+                $input.checksum_crc32c,
+                $input.checksum_sha1,
+                $input.checksum_sha256,
+                $input.checksum_crc64nvme,
+            ],
+            $input.checksum_algorithm.as_ref(),
+            $headers,
+        )
+    };
+}
+pub(super) use checksums_of;
+
+/// The echo of a write's kept checksums, for any output that has the fields.
+macro_rules! echo_checksums {
+    ($out:expr, $kept:expr) => {{
+        let kept: &std::collections::BTreeMap<String, String> = $kept;
+        $out.checksum_crc32 = kept.get("crc32").cloned();
+        $out.checksum_crc32c = kept.get("crc32c").cloned();
+        $out.checksum_sha1 = kept.get("sha1").cloned();
+        $out.checksum_sha256 = kept.get("sha256").cloned();
+        $out.checksum_crc64nvme = kept.get("crc64nvme").cloned();
+    }};
+}
+pub(super) use echo_checksums;
 
 /// The echo of an object's encryption, for any output that has the fields.
 macro_rules! echo_encryption {
