@@ -118,6 +118,25 @@ struct Inner {
     blobs: blobs::Blobs,
 }
 
+impl Inner {
+    /// One database change, then what it means for the blob files once it
+    /// is committed: the new blob it names (if any) is kept, the blobs it
+    /// let go of are removed. If the change fails, the new blob goes with
+    /// its writer and nothing else is touched.
+    fn commit<I: IntoIterator<Item = String>>(
+        &self,
+        new: Option<blobs::BlobWriter>,
+        change: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<I, StoreError>,
+    ) -> Result<(), StoreError> {
+        let gone = self.db.write(change)?;
+        if let Some(new) = new {
+            new.keep();
+        }
+        self.blobs.remove(gone);
+        Ok(())
+    }
+}
+
 /// What [`LocalStore::check`] found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Health {
@@ -229,12 +248,7 @@ impl LocalStore {
         &self,
         change: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<I, StoreError> + Send + 'static,
     ) -> S3Result<()> {
-        self.blocking(move |s| {
-            let gone = s.db.write(change)?;
-            s.blobs.remove(gone);
-            Ok(())
-        })
-        .await
+        self.blocking(move |s| s.commit(None, change)).await
     }
 }
 

@@ -168,13 +168,10 @@ impl LocalStore {
         };
         echo_checksums!(out, &checked.kept);
         self.blocking(move |s| {
-            let replaced = s.db.write(|tx| {
+            s.commit(Some(writer), |tx| {
                 db::upload(tx, &bucket, &key, &upload_id)?;
                 db::put_part(tx, &upload_id, &part)
-            })?;
-            writer.keep();
-            s.blobs.remove(replaced);
-            Ok(())
+            })
         })
         .await?;
         Ok(S3Response::new(out))
@@ -265,7 +262,7 @@ impl LocalStore {
                         modified_ms: now_ms(),
                         class: upload.class.clone(),
                     };
-                    let gone = s.db.write(|tx| {
+                    s.commit(Some(writer), |tx| {
                         db::require_bucket(tx, &bucket)?;
                         // The upload, with the very parts joined, is still there.
                         db::upload(tx, &bucket, &key, &upload_id)?;
@@ -286,10 +283,7 @@ impl LocalStore {
                         let mut gone = db::delete_upload(tx, &upload_id)?;
                         gone.extend(db::put_object(tx, &bucket, &row, &upload.attrs)?);
                         Ok(gone)
-                    })?;
-                    writer.keep();
-                    s.blobs.remove(gone);
-                    Ok(())
+                    })
                 })
                 .await?;
             Ok(CompleteMultipartUploadOutput {

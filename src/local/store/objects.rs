@@ -291,7 +291,7 @@ impl LocalStore {
         if_none_match: Option<ETagCondition>,
     ) -> S3Result<()> {
         self.blocking(move |s| {
-            let replaced = s.db.write(|tx| {
+            s.commit(Some(writer), |tx| {
                 db::require_bucket(tx, &bucket)?;
                 let current = db::object(tx, &bucket, &row.key)?;
                 check_write(
@@ -300,10 +300,7 @@ impl LocalStore {
                     if_none_match.as_ref(),
                 )?;
                 db::put_object(tx, &bucket, &row, &attrs)
-            })?;
-            writer.keep();
-            s.blobs.remove(replaced);
-            Ok(())
+            })
         })
         .await
     }
