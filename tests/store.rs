@@ -707,26 +707,22 @@ async fn digests_are_checked_before_anything_is_replaced() {
         .await
         .unwrap();
     let id = upload.upload_id().unwrap();
-    let err = c
-        .upload_part()
-        .bucket("digest")
-        .key("parts")
-        .upload_id(id)
-        .part_number(1)
+    let part = |body: &'static [u8]| {
+        c.upload_part()
+            .bucket("digest")
+            .key("parts")
+            .upload_id(id)
+            .part_number(1)
+            .body(ByteStream::from_static(body))
+    };
+    let err = part(b"corrupt")
         .checksum_sha256("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
-        .body(ByteStream::from_static(b"corrupt"))
         .send()
         .await
         .unwrap_err();
     assert_eq!(code(&err), "BadDigest");
-    let part = c
-        .upload_part()
-        .bucket("digest")
-        .key("parts")
-        .upload_id(id)
-        .part_number(1)
+    let part = part(b"fresh")
         .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-        .body(ByteStream::from_static(b"fresh"))
         .send()
         .await
         .unwrap();

@@ -7,7 +7,7 @@
 use super::blobs::new_id;
 use super::db::{self, ObjectRow, PartRow, UploadRow};
 use super::objects::{
-    attrs_of, check_write, checksums_of, echo_checksums, hex, receive_checked, storage_class,
+    attrs_of, check_write, checksums_of, echo_checksums, hex, receive_body, storage_class,
 };
 use super::{LocalStore, StoreError, buckets::OWNER_ID, etag, now_ms, timestamp};
 use s3s::dto::*;
@@ -145,15 +145,7 @@ impl LocalStore {
             })
             .await?;
         }
-        let checked = receive_checked(
-            self,
-            input.body,
-            input.content_length,
-            input.content_md5.as_deref(),
-            checksums,
-            req.trailing_headers,
-        )
-        .await?;
+        let checked = receive_body!(self, input, checksums, req.trailing_headers).await?;
         let writer = checked.writer;
         let part = PartRow {
             number: input.part_number,

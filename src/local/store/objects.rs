@@ -13,7 +13,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 pub(super) use super::rules::{
     ALGORITHMS, Conditions, attrs_of, check_write, checksums_of, customer_key, echo_checksums,
-    echo_encryption, evaluate, expires_of, hex, no_versions, receive_checked, refuse_unkept,
+    echo_encryption, evaluate, expires_of, hex, no_versions, receive_body, refuse_unkept,
     storage_class,
 };
 
@@ -225,15 +225,7 @@ impl LocalStore {
             })
             .await?;
         }
-        let checked = receive_checked(
-            self,
-            input.body,
-            input.content_length,
-            input.content_md5.as_deref(),
-            checksums,
-            req.trailing_headers,
-        )
-        .await?;
+        let checked = receive_body!(self, input, checksums, req.trailing_headers).await?;
         let mut attrs = attrs_of(
             input.content_type,
             input.content_encoding,

@@ -451,6 +451,22 @@ macro_rules! checksums_of {
 }
 pub(super) use checksums_of;
 
+/// [`receive_checked`] of a write's input (its body, Content-Length and
+/// Content-MD5).
+macro_rules! receive_body {
+    ($store:expr, $input:expr, $checksums:expr, $trailers:expr) => {
+        super::rules::receive_checked(
+            $store,
+            $input.body,
+            $input.content_length,
+            $input.content_md5.as_deref(),
+            $checksums,
+            $trailers,
+        )
+    };
+}
+pub(super) use receive_body;
+
 /// The echo of a write's kept checksums, for any output that has the fields.
 macro_rules! echo_checksums {
     ($out:expr, $kept:expr) => {{
