@@ -30,6 +30,9 @@
 
 #[path = "../../tests/common/bytes.rs"]
 mod bytes;
+#[path = "../../tests/common/fault.rs"]
+#[allow(dead_code)] // the stream rows' rate-limited link uses its server loop
+mod fault;
 #[path = "../../tests/common/runtime.rs"]
 #[allow(dead_code)] // shared with tests/runtime.rs, which uses all of it
 mod runtime;

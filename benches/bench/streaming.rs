@@ -12,7 +12,7 @@
 
 use super::*;
 
-/// One S3 connection's rate, for [`RateLink`].
+/// One S3 connection's rate, for [`carry`].
 const S3_RATE: u64 = 90 * MB as u64;
 
 /// Rows for stream mode.
@@ -42,7 +42,12 @@ pub(crate) async fn streaming(bench: &Bench, rows: &mut Vec<Row>) -> Result<(), 
     )
     .await?;
     full.rows(rows, "at the store's full speed", true);
-    let link = RateLink::start(bench.store.addr, S3_RATE).await?;
+    // Both sides' S3 connections through a link at that rate.
+    let store = bench.store.addr;
+    let link = super::fault::fault(move |client| async move {
+        let _ = carry(client, store, S3_RATE).await;
+    })
+    .await;
     let client = server::local_client(&link.url(), Config::default().backend_timeout);
     let paced = pairs(bench, profile.path(), &client, &link.url(), 9, 1).await?;
     // The link does not model S3's first-byte latency: that row is context.
@@ -140,41 +145,7 @@ impl Pairs {
     }
 }
 
-/// A loopback TCP link to the store that carries the store's answers at
-/// most at a given rate (requests pass as they come), for every connection
-/// made to it; stops when dropped.
-struct RateLink {
-    addr: std::net::SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RateLink {
-    async fn start(store: std::net::SocketAddr, rate: u64) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let mut links = tokio::task::JoinSet::new();
-            while let Ok((client, _)) = listener.accept().await {
-                links.spawn(async move {
-                    let _ = carry(client, store, rate).await;
-                });
-            }
-        });
-        Ok(Self { addr, task })
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for RateLink {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// One connection through a [`RateLink`]: each read from the store is
+/// One connection through the rate-limited link: each read from the store is
 /// passed on, then the link waits until that read's bytes at `rate` are
 /// due. An idle connection earns no credit, so the next answer does not
 /// burst.
