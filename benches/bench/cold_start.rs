@@ -317,7 +317,7 @@ pub(crate) async fn cold_start_https(
 
 /// The CPU time of a live process, all threads: the sum of their
 /// `schedstat` (nanoseconds on a CPU).
-fn cpu_time(pid: u32) -> Option<Duration> {
+pub(crate) fn cpu_time(pid: u32) -> Option<Duration> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
     let mut ns = 0;
     for task in tasks.flatten() {
