@@ -12,8 +12,8 @@
 //! `Lambda-Runtime-Invocation-Id` (with it the Runtime API refuses an answer
 //! to an invocation that timed out), a payload that is not a proxy event
 //! (buffered mode) and a panic of the handler are reported to `/error` as
-//! the invocation's failure, and only an unreachable Runtime API stops the
-//! runtime.
+//! the invocation's failure (stream mode: in the stream's error trailers),
+//! and only an unreachable Runtime API stops the runtime.
 
 use super::stream;
 use crate::app::App;

@@ -45,7 +45,7 @@ pub struct ObjectBody {
 }
 
 impl ObjectBody {
-    pub(super) fn new(body: ByteStream, length: u64, idle: Duration) -> Self {
+    pub(crate) fn new(body: ByteStream, length: u64, idle: Duration) -> Self {
         Self {
             body,
             remaining: length,
