@@ -205,6 +205,34 @@ impl Cors {
         }
     }
 
+    /// The CORS headers of API Gateway's own answers (its 403, 413, 429,
+    /// 5xx: the template's GatewayResponses, which the local emulator's own
+    /// answers copy). API Gateway sets them without comparing origins, so
+    /// they say what the template can: `*` for any origin; the first named
+    /// origin when credentials are allowed (the request's Origin echoed with
+    /// `Access-Control-Allow-Credentials` would let any site read them with
+    /// the user's cookies); else the request's Origin echoed, as `*` would
+    /// allow. No `Expose-Headers`: those answers carry no data a page reads.
+    pub fn gateway_headers(&self, origin: Option<&str>) -> Vec<(HeaderName, HeaderValue)> {
+        let allow = match &self.origins {
+            Origins::Off => return Vec::new(),
+            Origins::Any => Some("*"),
+            Origins::List(list) if self.credentials => list.first().map(String::as_str),
+            Origins::List(_) => origin,
+        };
+        let mut out = vec![(http::header::VARY, HeaderValue::from_static("Origin"))];
+        if let Some(allow) = allow.and_then(|a| HeaderValue::from_str(a).ok()) {
+            out.push((http::header::ACCESS_CONTROL_ALLOW_ORIGIN, allow));
+        }
+        if self.credentials {
+            out.push((
+                http::header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            ));
+        }
+        out
+    }
+
     /// The answer to an `OPTIONS` request: the preflight headers (the
     /// origin's own ones are added by [`Self::decorate`] as for any answer),
     /// or why it is refused.
@@ -403,6 +431,48 @@ mod tests {
         .unwrap();
         assert!(c.enabled() && c.credentials);
         assert_eq!(c.max_age, 0);
+    }
+
+    #[test]
+    fn gateway_answers_never_echo_an_origin_with_credentials() {
+        let origins = "https://a.example,https://b.example";
+        let list = cors(&[("CORS_ALLOW_ORIGINS", origins)]).unwrap();
+        let credentialed = cors(&[
+            ("CORS_ALLOW_ORIGINS", origins),
+            ("CORS_ALLOW_CREDENTIALS", "true"),
+        ])
+        .unwrap();
+        let any = cors(&[("CORS_ALLOW_ORIGINS", "*")]).unwrap();
+        let evil = Some("https://evil.example");
+        // (config, origin, Allow-Origin, Allow-Credentials)
+        let cases = [
+            (&list, evil, evil, None),
+            (&list, None, None, None),
+            (&credentialed, evil, Some("https://a.example"), Some("true")),
+            (
+                &credentialed,
+                Some("https://b.example"),
+                Some("https://a.example"),
+                Some("true"),
+            ),
+            (&any, evil, Some("*"), None),
+            (&any, None, Some("*"), None),
+        ];
+        for (config, origin, allow, credentials) in cases {
+            let headers = config.gateway_headers(origin);
+            assert_eq!(
+                header(&headers, "access-control-allow-origin"),
+                allow,
+                "{origin:?}"
+            );
+            assert_eq!(
+                header(&headers, "access-control-allow-credentials"),
+                credentials
+            );
+            assert_eq!(header(&headers, "vary"), Some("Origin"));
+            assert_eq!(header(&headers, "access-control-expose-headers"), None);
+        }
+        assert!(Cors::default().gateway_headers(evil).is_empty());
     }
 
     #[test]

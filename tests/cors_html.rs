@@ -4,10 +4,14 @@
 //! tests/browser/ (`make test-browser`).
 
 mod common;
+#[path = "spec/mod.rs"]
+mod spec;
 
 use common::{Harness, Out};
 use s3_proxy::config::Config;
-use s3_proxy::local::gateway::HttpRequest;
+use s3_proxy::local::gateway::{GatewayError, HttpRequest};
+use spec::cfn::Stack;
+use std::collections::BTreeMap;
 
 const APP: &str = "http://127.0.0.1:8081";
 const OTHER: &str = "http://127.0.0.1:8082";
@@ -206,7 +210,7 @@ async fn a_star_origin_answers_star_without_vary() {
 }
 
 #[tokio::test]
-async fn the_emulators_own_errors_carry_cors_headers() {
+async fn the_emulators_own_errors_are_s3_documents_with_cors_headers() {
     let h = Harness::with_config(cors_config(APP)).await;
     // Over Lambda's 6 MB payload once base64-encoded: the emulator's 413.
     let out = h
@@ -219,13 +223,102 @@ async fn the_emulators_own_errors_carry_cors_headers() {
         .await;
     assert_eq!(out.status, 413);
     assert_eq!(out.header("access-control-allow-origin"), Some(APP));
-    assert!(out.header("access-control-expose-headers").is_some());
+    assert_eq!(out.header("content-type"), Some("application/xml"));
+    let request_id = out.header("x-amzn-requestid").unwrap();
+    let document = String::from_utf8(out.body.clone()).unwrap();
+    assert!(
+        document.contains("<Code>EntityTooLarge</Code>"),
+        "{document}"
+    );
+    assert!(
+        document.contains("?uploads"),
+        "says where to upload: {document}"
+    );
+    assert!(document.contains(&format!("<RequestId>{request_id}</RequestId>")));
     // A Lambda answer API Gateway cannot read: its 502.
-    let out = h.gateway.response(b"not an answer", None, Some(APP));
+    let out = h.gateway.response(b"not an answer", None, Some(APP), "r-1");
     assert_eq!(out.status, 502);
     assert_eq!(out.header("access-control-allow-origin"), Some(APP));
-    let out = h.gateway.response(b"not an answer", None, Some(OTHER));
-    assert_eq!(out.header("access-control-allow-origin"), None);
+    let document = String::from_utf8(out.body.clone()).unwrap();
+    assert!(
+        document.contains("<Code>InternalError</Code>"),
+        "{document}"
+    );
+    assert_eq!(out.header("x-amzn-requestid"), Some("r-1"));
+}
+
+/// API Gateway's own answers in the emulator are what the template's
+/// GatewayResponses make of the same request: the document and every
+/// header, for each CORS setting and request origin.
+#[tokio::test]
+async fn the_emulators_own_answers_are_the_templates_gateway_responses() {
+    let template = spec::load("template.yaml");
+    let two = format!("{APP},{OTHER}");
+    let settings = [
+        ("", "false"),
+        (APP, "false"),
+        (&two, "false"),
+        (&two, "true"),
+        (APP, "true"),
+        ("*", "false"),
+    ];
+    let errors = [
+        (GatewayError::RequestTooLarge, 413, "Request Too Long"),
+        (GatewayError::PayloadTooLarge, 413, "Request Too Long: "),
+        (GatewayError::BadLambdaAnswer, 502, "Internal server error"),
+    ];
+    for (origins, credentials) in settings {
+        let parameters = [
+            ("BucketNames", "photos"),
+            ("CorsAllowOrigins", origins),
+            ("CorsAllowCredentials", credentials),
+        ];
+        let stack = Stack::new(&template, &parameters);
+        let responses =
+            stack.properties("S3ProxyApi")["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+                .clone();
+        let config = Config::from_lookup(|name| match name {
+            "CORS_ALLOW_ORIGINS" => Some(origins.to_string()),
+            "CORS_ALLOW_CREDENTIALS" => Some(credentials.to_string()),
+            _ => None,
+        })
+        .unwrap();
+        let gateway = Harness::with_config(config).await.gateway;
+        for origin in [Some(APP), Some(OTHER), Some("https://evil.example"), None] {
+            for (error, status, message) in errors {
+                let case = format!("{origins:?} credentials={credentials} {origin:?} {error:?}");
+                let out = gateway.own_answer(error, origin, "r-1");
+                let response = &responses[error.kind()];
+                assert_eq!(out.status, status, "{case}");
+                // The headers the template sets, resolved for this request.
+                let mut expected = BTreeMap::from([("x-amzn-requestid".into(), "r-1".into())]);
+                for (name, value) in response["responseParameters"].as_object().unwrap() {
+                    let name = name.strip_prefix("gatewayresponse.header.").unwrap();
+                    let value = value.as_str().unwrap();
+                    let value = match value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+                        Some(literal) => Some(literal.to_string()),
+                        None if value == "method.request.header.Origin" => origin.map(String::from),
+                        None => panic!("{case}: {value}"),
+                    };
+                    if let Some(value) = value {
+                        expected.insert(name.to_ascii_lowercase(), value);
+                    }
+                }
+                let got: BTreeMap<String, String> = out.headers.iter().cloned().collect();
+                assert_eq!(got, expected, "{case}");
+                // The document the template writes, with API Gateway's message.
+                let document = spec::cfn::text(&response["responseTemplates"]["application/xml"])
+                    .replace("$context.requestId", "r-1");
+                let (before, after) = document.split_once("$context.error.message").unwrap();
+                let body = String::from_utf8(out.body.clone()).unwrap();
+                let said = body
+                    .strip_prefix(before)
+                    .and_then(|rest| rest.strip_suffix(after))
+                    .unwrap_or_else(|| panic!("{case}: {body} is not {document}"));
+                assert!(said.starts_with(message), "{case}: {said}");
+            }
+        }
+    }
 }
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";

@@ -14,8 +14,9 @@
 //!   text, exactly as API Gateway does;
 //! - 413 over 10 MB of request body or 6 MB of Lambda request payload, 502
 //!   "Internal server error" for a malformed or oversized Lambda response;
-//!   these answers of API Gateway's own carry the CORS headers for an
-//!   allowed Origin, as the template's GatewayResponses do.
+//!   these answers of API Gateway's own are written as the template's
+//!   GatewayResponses write them ([`GatewayError`]): S3's `<Error>` document
+//!   and the CORS headers API Gateway sets ([`crate::cors::Cors::gateway_headers`]).
 //!
 //! IAM authorization is not emulated: the local API is open on loopback.
 
@@ -30,7 +31,7 @@ use lambda_http::aws_lambda_events::apigw::{
 };
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use percent_encoding::percent_decode_str;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,7 +72,7 @@ impl HttpRequest {
         self
     }
 
-    fn first_header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn first_header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -88,19 +89,62 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
-    pub(crate) fn message(status: u16, message: &str) -> Self {
-        Self {
-            status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: json!({ "message": message }).to_string().into_bytes(),
-        }
-    }
-
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// API Gateway's own answers the emulator makes, each under the template's
+/// GatewayResponse of its kind (`x-amazon-apigateway-gateway-responses`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayError {
+    /// Over API Gateway's 10 MB of request body.
+    RequestTooLarge,
+    /// Over Lambda's 6 MB of request payload (the body once base64-encoded
+    /// in the event): the message says where large uploads go instead.
+    PayloadTooLarge,
+    /// A Lambda answer API Gateway cannot read ("Malformed Lambda proxy
+    /// response", or over 6 MB): its 502, under `DEFAULT_5XX`.
+    BadLambdaAnswer,
+}
+
+impl GatewayError {
+    /// The GatewayResponse type whose template writes the answer.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::RequestTooLarge | Self::PayloadTooLarge => "REQUEST_TOO_LARGE",
+            Self::BadLambdaAnswer => "DEFAULT_5XX",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Self::RequestTooLarge | Self::PayloadTooLarge => 413,
+            Self::BadLambdaAnswer => 502,
+        }
+    }
+
+    /// The `<Code>` the template's document gives that type.
+    fn code(self) -> &'static str {
+        match self {
+            Self::RequestTooLarge | Self::PayloadTooLarge => "EntityTooLarge",
+            Self::BadLambdaAnswer => "InternalError",
+        }
+    }
+
+    /// API Gateway's `$context.error.message`.
+    fn message(self) -> &'static str {
+        match self {
+            Self::RequestTooLarge => "Request Too Long",
+            Self::PayloadTooLarge => {
+                "Request Too Long: the Lambda request payload limit is 6 MB; \
+                 upload large objects with a presigned URL (POST /{folder}/{item}?uploads)"
+            }
+            Self::BadLambdaAnswer => "Internal server error",
+        }
     }
 }
 
@@ -155,21 +199,34 @@ impl Gateway {
         }
     }
 
-    /// One of API Gateway's own answers (a GatewayResponse), with the CORS
-    /// headers for the request's Origin when it is allowed.
-    pub fn own_answer(&self, status: u16, message: &str, origin: Option<&str>) -> HttpResponse {
-        let mut out = HttpResponse::message(status, message);
-        let names: Vec<String> = out.headers.iter().map(|(n, _)| n.clone()).collect();
-        let cors = self
-            .app
-            .config
-            .cors
-            .answer_headers(origin, names.iter().map(String::as_str));
-        for (name, value) in cors {
+    /// One of API Gateway's own answers as the template's GatewayResponses
+    /// write it: S3's `<Error>` document (the code of its type, API
+    /// Gateway's message, the request id) and the CORS headers they set.
+    pub fn own_answer(
+        &self,
+        error: GatewayError,
+        origin: Option<&str>,
+        request_id: &str,
+    ) -> HttpResponse {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code>\
+             <Message><![CDATA[{}]]></Message><RequestId>{request_id}</RequestId></Error>",
+            error.code(),
+            error.message(),
+        );
+        let mut headers = vec![
+            ("content-type".to_string(), "application/xml".to_string()),
+            ("x-amzn-requestid".to_string(), request_id.to_string()),
+        ];
+        for (name, value) in self.app.config.cors.gateway_headers(origin) {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            out.headers.push((name.as_str().to_string(), value));
+            headers.push((name.as_str().to_string(), value));
         }
-        out
+        HttpResponse {
+            status: error.status(),
+            headers,
+            body: body.into_bytes(),
+        }
     }
 
     /// Serves one HTTP request end to end.
@@ -184,12 +241,10 @@ impl Gateway {
             Ok(json) => json,
             Err(e) => {
                 tracing::error!(error = %e, "the event did not parse");
-                return self.own_answer(502, "Internal server error", origin);
+                return self.own_answer(GatewayError::BadLambdaAnswer, origin, &request_id);
             }
         };
-        let mut out = self.response(&response, req.first_header("accept"), origin);
-        out.headers.push(("x-amzn-requestid".into(), request_id));
-        out
+        self.response(&response, req.first_header("accept"), origin, &request_id)
     }
 
     /// The event and the invocation's context for a request, or API
@@ -201,16 +256,11 @@ impl Gateway {
         let request_id = new_request_id();
         let origin = req.first_header("origin");
         if req.body.len() > API_GATEWAY_LIMIT {
-            return Err(self.own_answer(413, "Request Too Long", origin));
+            return Err(self.own_answer(GatewayError::RequestTooLarge, origin, &request_id));
         }
         let event = self.event_json(req, &request_id);
         if event.len() > LAMBDA_PAYLOAD_LIMIT {
-            return Err(self.own_answer(
-                413,
-                "Request Too Long: the Lambda request payload limit is 6 MB; \
-                 upload large objects with a presigned URL (POST /{folder}/{item}?uploads)",
-                origin,
-            ));
+            return Err(self.own_answer(GatewayError::PayloadTooLarge, origin, &request_id));
         }
         let mut context = lambda_http::Context::default();
         context.request_id = request_id;
@@ -317,14 +367,16 @@ impl Gateway {
         }
     }
 
-    /// Turns the Lambda's response JSON into what the client receives.
+    /// Turns the Lambda's response JSON into what the client receives, with
+    /// the invocation's request id.
     pub fn response(
         &self,
         lambda_json: &[u8],
         accept: Option<&str>,
         origin: Option<&str>,
+        request_id: &str,
     ) -> HttpResponse {
-        let internal = || self.own_answer(502, "Internal server error", origin);
+        let internal = || self.own_answer(GatewayError::BadLambdaAnswer, origin, request_id);
         if lambda_json.len() > LAMBDA_PAYLOAD_LIMIT {
             tracing::error!(
                 bytes = lambda_json.len(),
@@ -355,6 +407,8 @@ impl Gateway {
         } else {
             text.into_bytes()
         };
+        let mut headers = headers;
+        headers.push(("x-amzn-requestid".into(), request_id.to_string()));
         HttpResponse {
             status,
             headers,

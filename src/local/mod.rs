@@ -19,7 +19,9 @@ use crate::app::App;
 use crate::config::Config;
 use crate::config::ResponseMode;
 use crate::s3;
-use gateway::{API_GATEWAY_LIMIT, Gateway, HttpRequest, HttpResponse};
+use gateway::{
+    API_GATEWAY_LIMIT, Gateway, GatewayError, HttpRequest, HttpResponse, new_request_id,
+};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use std::convert::Infallible;
@@ -135,7 +137,7 @@ async fn handle_http(
         .headers
         .get(http::header::ORIGIN)
         .and_then(|v| v.to_str().ok());
-    let too_long = || gateway.own_answer(413, "Request Too Long", origin);
+    let too_long = || gateway.own_answer(GatewayError::RequestTooLarge, origin, &new_request_id());
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)

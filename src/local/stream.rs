@@ -12,7 +12,7 @@
 //! idle and 15-minute limits, and whatever it does with `Content-Length`
 //! (here the prelude's is passed on, so a cut stream is visibly short).
 
-use super::gateway::{Gateway, HttpRequest, HttpResponse, status_and_headers};
+use super::gateway::{Gateway, GatewayError, HttpRequest, HttpResponse, status_and_headers};
 use crate::error::ApiError;
 use crate::lambda;
 use crate::stream::{DELIMITER, Wire};
@@ -84,36 +84,42 @@ impl Gateway {
         };
         let request_id = context.request_id.clone();
         let response = lambda::stream::respond(&self.app, event.as_bytes(), context).await;
-        let mut out = read_prelude(Wire::new(response)).await;
-        out.headers.push(("x-amzn-requestid".into(), request_id));
-        out
+        match read_prelude(Wire::new(response)).await {
+            Ok(mut out) => {
+                out.headers.push(("x-amzn-requestid".into(), request_id));
+                out
+            }
+            Err(why) => {
+                tracing::error!("streamed answer: {why}");
+                let origin = req.first_header("origin");
+                let bad = self.own_answer(GatewayError::BadLambdaAnswer, origin, &request_id);
+                StreamedResponse::whole(bad)
+            }
+        }
     }
 }
 
-/// Reads a streamed answer's prelude as API Gateway does.
-async fn read_prelude(mut wire: Wire) -> StreamedResponse {
-    let internal = |why: &str| {
-        tracing::error!("streamed answer: {why}");
-        StreamedResponse::whole(HttpResponse::message(502, "Internal server error"))
-    };
+/// Reads a streamed answer's prelude as API Gateway does; what is wrong
+/// with it, when API Gateway would answer its 502.
+async fn read_prelude(mut wire: Wire) -> Result<StreamedResponse, &'static str> {
     let mut head = Vec::new();
     let at = loop {
         if let Some(at) = head.windows(DELIMITER.len()).position(|w| w == DELIMITER) {
             break at;
         }
         if head.len() > PRELUDE_LIMIT {
-            return internal("no prelude delimiter within 16 KB");
+            return Err("no prelude delimiter within 16 KB");
         }
         match wire.next_chunk().await {
             Some(Ok(chunk)) => head.extend_from_slice(&chunk),
-            _ => return internal("the answer ended before its prelude"),
+            _ => return Err("the answer ended before its prelude"),
         }
     };
     let Ok(Value::Object(prelude)) = serde_json::from_slice::<Value>(&head[..at]) else {
-        return internal("the prelude is not a JSON object");
+        return Err("the prelude is not a JSON object");
     };
     let Some((status, mut headers)) = status_and_headers(&prelude) else {
-        return internal("the prelude has no valid statusCode");
+        return Err("the prelude has no valid statusCode");
     };
     if let Some(Value::Array(cookies)) = prelude.get("cookies") {
         for cookie in cookies.iter().filter_map(Value::as_str) {
@@ -121,14 +127,14 @@ async fn read_prelude(mut wire: Wire) -> StreamedResponse {
         }
     }
     let first = Bytes::from(head).slice(at + DELIMITER.len()..);
-    StreamedResponse {
+    Ok(StreamedResponse {
         status,
         headers,
         body: Relay {
             first,
             wire: Some(wire),
         },
-    }
+    })
 }
 
 /// The relay as hyper's body: chunks as they come, polled by the client's

@@ -1,6 +1,6 @@
 //! A small CloudFormation evaluator: a template's parts as they would be for
 //! given parameter values (Ref, Fn::If and the template's Conditions, Fn::Sub,
-//! Fn::Join, Fn::Split, Fn::GetAtt; AWS::NoValue drops the key or item).
+//! Fn::Join, Fn::Split, Fn::Select, Fn::GetAtt; AWS::NoValue drops the key or item).
 //!
 //! Pseudo parameters and resource attributes become readable placeholders
 //! (`{account}`, `{region}`, `{S3ProxyFunction.Arn}`), so a test compares what
@@ -195,6 +195,13 @@ impl<'a> Stack<'a> {
                             .map(|s| Json::String(s.into()))
                             .collect(),
                     ));
+                }
+                "Fn::Select" => {
+                    let parts = arguments.as_sequence().expect("Fn::Select arguments");
+                    let index = parts[0].as_u64().expect("a literal index") as usize;
+                    let list = self.eval(&parts[1]).expect("Fn::Select list");
+                    let list = list.as_array().expect("Fn::Select list");
+                    return Some(list.get(index).expect("Fn::Select index in range").clone());
                 }
                 "Fn::GetAtt" => {
                     let parts = arguments.as_sequence().expect("Fn::GetAtt arguments");

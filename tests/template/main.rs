@@ -247,7 +247,8 @@ fn cors_adds_unsigned_preflights_and_headers_on_gateway_errors() {
     let origins = "https://app.example.com,http://127.0.0.1:8080";
     for (allow, credentials, expected_origin) in [
         (origins, "false", "method.request.header.Origin"),
-        (origins, "true", "method.request.header.Origin"),
+        (origins, "true", "'https://app.example.com'"),
+        ("http://127.0.0.1:8080", "true", "'http://127.0.0.1:8080'"),
         ("*", "false", "'*'"),
     ] {
         let stack = configured(
