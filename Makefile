@@ -109,17 +109,25 @@ test-moto: $(VENV)/.installed ## The integration tests against moto's S3 server 
 # tests/schemathesis/. SCHEMATHESIS_EXAMPLES: examples per operation and phase.
 # PYTHONUNBUFFERED: with its output in a file, Schemathesis was seen to end
 # without writing out its last buffered report.
+# Each response mode in turn (RESPONSE_MODE): the spec holds for both.
 SCHEMATHESIS_EXAMPLES ?= 40
+SCHEMATHESIS_MODES ?= buffered stream
 .PHONY: test-schemathesis
-test-schemathesis: $(VENV)/.installed ## openapi.yaml against the local emulator (Schemathesis: 5xx, refusals, answer schemas)
+test-schemathesis: $(VENV)/.installed ## openapi.yaml against the local emulator in both response modes (Schemathesis: 5xx, refusals, answer schemas)
 	$(CARGO) build --bin s3-proxy-local
+	@set -e; for mode in $(SCHEMATHESIS_MODES); do \
+	  $(MAKE) --no-print-directory schemathesis-mode MODE=$$mode; \
+	done
+
+.PHONY: schemathesis-mode
+schemathesis-mode:
 	@port=$$($(VENV)/bin/python tests/tools/free_port.py); \
-	data=$$(mktemp -d); \
-	target/debug/s3-proxy-local --host 127.0.0.1 --port $$port --data $$data > $(VENV)/schemathesis-emulator.log 2>&1 & pid=$$!; \
+	data=$$(mktemp -d); log=$(VENV)/schemathesis-emulator-$(MODE).log; \
+	RESPONSE_MODE=$(MODE) target/debug/s3-proxy-local --host 127.0.0.1 --port $$port --data $$data > $$log 2>&1 & pid=$$!; \
 	trap "kill $$pid 2>/dev/null; rm -rf $$data" EXIT; \
 	$(VENV)/bin/python tests/tools/wait_for_http.py http://127.0.0.1:$$port/ 60 && \
 	$(VENV)/bin/python tests/schemathesis/fixture.py http://127.0.0.1:$$port st-fixture && \
-	echo "local emulator on 127.0.0.1:$$port (log: $(VENV)/schemathesis-emulator.log)" && \
+	echo "local emulator, RESPONSE_MODE=$(MODE), on 127.0.0.1:$$port (log: $$log)" && \
 	PYTHONUNBUFFERED=1 S3_PROXY_SCHEMATHESIS_BUCKET=st-fixture $(VENV)/bin/schemathesis --config-file tests/schemathesis/schemathesis.toml \
 	  run openapi.yaml --url http://127.0.0.1:$$port --max-examples $(SCHEMATHESIS_EXAMPLES)
 
