@@ -10,6 +10,9 @@ chromium-driver, driven by Selenium) against `s3-proxy-local`, the binary of
 3. The rendered index: DOM checks (folders first, sizes, breadcrumbs, the
    style the CSP allows applied, no script) and a screenshot under target/.
 4. Keys made of markup are inert on the page.
+5. Stream mode (`RESPONSE_MODE=stream`, a second emulator over the same
+   folder): the web app reads a video's byte ranges, as a player seeks, and
+   the whole object chunk by chunk, with the headers CORS exposes.
 
 Run by `make test-browser` (part of `make test`). Without Chromium it skips,
 saying why, except on CI (CI=true), where a missing browser is a failure.
@@ -101,17 +104,19 @@ class Api:
         return self.call("GET", f"/{bucket}/{key_path(key)}", headers={"Accept": "application/octet-stream"})
 
 
-def start_proxy(data, app_origin):
+def start_proxy(data, app_origin, mode="buffered"):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         CORS_ALLOW_ORIGINS=app_origin,
         RUST_LOG="warn",
+        RESPONSE_MODE=mode,
     )
     env.pop("HTML_INDEX", None)
-    log = open(os.path.join(ARTIFACTS, "s3-proxy-local.log"), "wb")
+    log = open(os.path.join(ARTIFACTS, f"s3-proxy-local-{mode}.log"), "wb")
+    s3_port = str(free_port())
     proc = subprocess.Popen(
-        [BIN, "--host", "127.0.0.1", "--port", str(port), "--data", data, "--stage", STAGE],
+        [BIN, "--host", "127.0.0.1", "--port", str(port), "--s3-port", s3_port, "--data", data, "--stage", STAGE],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -171,7 +176,7 @@ def chromium(downloads, profile):
 
 
 def setUpModule():
-    global DRIVER, PROXY, API, APP, APP_SERVER, OTHER, OTHER_SERVER, WORK, FILES
+    global DRIVER, PROXY, API, APP, APP_SERVER, OTHER, OTHER_SERVER, WORK, FILES, STREAMING, STREAM_API
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
     if missing:
         message = (
@@ -189,6 +194,8 @@ def setUpModule():
     OTHER_SERVER, OTHER = serve_app()
     PROXY, base = start_proxy(os.path.join(WORK, "data"), APP)
     API = Api(base)
+    STREAMING, stream_base = start_proxy(os.path.join(WORK, "data"), APP, mode="stream")
+    STREAM_API = Api(stream_base)
 
     # What a person finds in the store.
     FILES = {
@@ -221,6 +228,7 @@ def tearDownModule():
     for stop in [
         lambda: DRIVER.quit(),
         lambda: PROXY.terminate() or PROXY.wait(10),
+        lambda: STREAMING.terminate() or STREAMING.wait(10),
         lambda: APP_SERVER.shutdown(),
         lambda: OTHER_SERVER.shutdown(),
         lambda: shutil.rmtree(WORK, ignore_errors=True),
@@ -521,6 +529,74 @@ class MarkupInKeys(unittest.TestCase):
             [crumb.text.lstrip("/ ") for crumb in by_css("#crumbs li")],
             ["All buckets", "xss-keys", "<", "title><script>alert(1)<"],
         )
+
+
+# A player's reads, run in the web app's page: byte ranges as a seek asks for
+# them, then the whole object read chunk by chunk off the response stream.
+# Arguments: the object's URL, the ranges as [first, last] pairs.
+STREAM_SCRIPT = """
+const [url, ranges, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const hex = async bytes => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)))
+  .map(b => b.toString(16).padStart(2, '0')).join('');
+(async () => {
+  const seeks = [];
+  for (const [first, last] of ranges) {
+    const r = await fetch(url, {headers: {Range: `bytes=${first}-${last}`}});
+    const body = await r.arrayBuffer();
+    seeks.push({
+      status: r.status, contentRange: r.headers.get('Content-Range'),
+      length: r.headers.get('Content-Length'), bytes: body.byteLength, sha256: await hex(body),
+    });
+  }
+  const whole = await fetch(url);
+  const reader = whole.body.getReader();
+  const parts = [];
+  let received = 0;
+  for (;;) {
+    const {done: end, value} = await reader.read();
+    if (end) break;
+    parts.push(value);
+    received += value.length;
+  }
+  const all = new Uint8Array(received);
+  let at = 0;
+  for (const part of parts) { all.set(part, at); at += part.length; }
+  done({
+    seeks,
+    status: whole.status, type: whole.headers.get('Content-Type'),
+    length: whole.headers.get('Content-Length'), etag: whole.headers.get('ETag'),
+    acceptRanges: whole.headers.get('Accept-Ranges'),
+    chunks: parts.length, received, sha256: await hex(all),
+  });
+})().catch(e => done({error: String(e)}));
+"""
+
+
+class StreamMode(unittest.TestCase):
+    def test_a_web_app_seeks_and_streams_a_video_through_the_api(self):
+        video = FILES["photos"]["holiday.mov"][0]
+        DRIVER.get(APP + "/app.html")
+        DRIVER.get_log("browser")
+        url = f"{STREAM_API.base}/{STAGE}/photos/holiday.mov"
+        ranges = [[0, 1023], [2_000_000, 2_065_535], [len(video) - 100, len(video) - 1]]
+        r = DRIVER.execute_async_script(STREAM_SCRIPT, url, ranges)
+        self.assertNotIn("error", r, r)
+        for (first, last), seek in zip(ranges, r["seeks"]):
+            part = video[first : last + 1]
+            self.assertEqual(seek["status"], 206, seek)
+            self.assertEqual(seek["contentRange"], f"bytes {first}-{last}/{len(video)}")
+            self.assertEqual((seek["length"], seek["bytes"]), (str(len(part)), len(part)))
+            self.assertEqual(seek["sha256"], hashlib.sha256(part).hexdigest(), (first, last))
+        # The whole object: raw bytes (no base64, whatever Accept says), its
+        # headers readable by the page.
+        self.assertEqual(r["status"], 200)
+        self.assertEqual(r["type"], "video/quicktime")
+        self.assertEqual((r["length"], r["received"]), (str(len(video)), len(video)))
+        self.assertEqual(r["sha256"], hashlib.sha256(video).hexdigest())
+        self.assertEqual(r["etag"], f'"{hashlib.md5(video).hexdigest()}"')
+        self.assertEqual(r["acceptRanges"], "bytes")
+        self.assertGreater(r["chunks"], 1, "read off the stream in several chunks")
+        self.assertFalse([m for m in console() if "CORS" in m], "no CORS complaint")
 
 
 if __name__ == "__main__":
