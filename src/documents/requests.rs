@@ -34,9 +34,11 @@ pub fn location_constraint(body: &[u8]) -> Result<Option<String>, ApiError> {
             )));
         }
     }
+    // XML's white space around the name (a pretty-printed document), not
+    // Unicode's: a no-break space is not a region, and not us-east-1.
     let location = parsed
         .location_constraint
-        .map(|l| l.trim().to_string())
+        .map(|l| l.trim_matches([' ', '\t', '\r', '\n']).to_string())
         .filter(|l| !l.is_empty());
     match location {
         Some(l) if !is_region_name(&l) => Err(ApiError::S3 {
@@ -171,6 +173,19 @@ mod tests {
             (
                 "<CreateBucketConfiguration><LocationConstraint>EU</LocationConstraint></CreateBucketConfiguration>",
                 Ok(Some("EU")),
+            ),
+            (
+                "<CreateBucketConfiguration><LocationConstraint>\n  eu-west-1\n</LocationConstraint></CreateBucketConfiguration>",
+                Ok(Some("eu-west-1")),
+            ),
+            // Found by Schemathesis: a no-break space is not us-east-1.
+            (
+                "<CreateBucketConfiguration><LocationConstraint>\u{a0}</LocationConstraint></CreateBucketConfiguration>",
+                Err("InvalidLocationConstraint"),
+            ),
+            (
+                "<CreateBucketConfiguration><LocationConstraint>\u{2003}eu-west-1</LocationConstraint></CreateBucketConfiguration>",
+                Err("InvalidLocationConstraint"),
             ),
         ];
         for (body, expected) in cases {

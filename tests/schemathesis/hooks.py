@@ -45,6 +45,12 @@ What they do, and why each is not a loosening of the checks:
   CompleteMultipartUpload's parts in ascending order, each once (S3's rule);
   no control characters in a key a multipart upload names (S3's multipart
   answers carry the key in XML, which cannot hold them: refused, 400).
+- Negative XML documents stay negative on the wire. Schemathesis's XML writer
+  drops the characters XML cannot carry, so an invalid value made of them
+  (a LocationConstraint of "\x0b") went out as a valid one (empty: us-east-1)
+  and its rightful 200 was reported as a schema-violating request accepted.
+  In negative cases those characters are sent as `\u00bf` instead: the value
+  stays what it was generated to be, invalid, and must be refused.
 """
 
 import base64
@@ -96,6 +102,22 @@ def _xml_carriable_item(path_parameters):
         clean = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", raw)
         clean = clean if clean.strip() else "k"
         path_parameters["item"] = urllib.parse.quote(clean, safe="") if encoded else clean
+
+
+# What XML 1.0 cannot carry (Schemathesis's XML writer drops it).
+XML_UNCARRIABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _carried(value):
+    """A negative document's values with what XML cannot carry replaced by a
+    character it can (see the module doc), so that nothing vanishes."""
+    if isinstance(value, str):
+        return XML_UNCARRIABLE.sub("\u00bf", value)
+    if isinstance(value, dict):
+        return {name: _carried(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_carried(item) for item in value]
+    return value
 
 
 def _stable(value) -> int:
@@ -234,6 +256,8 @@ def before_call(context, case, kwargs):
         # document. Send what it means, a body that is not the document,
         # which must be refused.
         case.body = "<not-the-document>"
+    if not positive and case.media_type == "application/xml" and isinstance(case.body, dict):
+        case.body = _carried(case.body)
     if path == "/{folder}" and method == "GET" and positive:
         # A continuation token is one S3 answered; any other is S3's 400.
         query.pop("continuation-token", None)
