@@ -109,6 +109,20 @@ async fn a_version_id_names_a_version_never_the_current_object() {
         body_of(&h, &bucket, "k.txt").await,
         (200, b"current".to_vec())
     );
+    // Found by the differential over moto: in a bucket that does not exist
+    // it is S3's NoSuchBucket, not a 204 (the HEAD's 404 said nothing).
+    let out = h
+        .call(req(
+            "DELETE",
+            &format!("/{bucket}-gone/k.txt?versionId={bogus}"),
+        ))
+        .await;
+    assert_eq!(
+        (out.status, out.code().as_str()),
+        (404, "NoSuchBucket"),
+        "{}",
+        out.text()
+    );
     if let Some(version) = stored.header("x-amz-version-id") {
         let out = h
             .call(req("GET", &format!("/{bucket}/k.txt?versionId={version}")))

@@ -320,6 +320,9 @@ impl Backend {
             // S3 removes nothing and answers success. (Some S3-compatible
             // stores ignore versionId and would delete the current object:
             // the proxy never lets a DELETE of a version touch another.)
+            // Unless the bucket itself is missing, which a HEAD's 404 does
+            // not tell apart: S3's NoSuchBucket, not a 204.
+            self.bucket_exists(&bucket, owner).await?;
             return Ok(Outcome::ObjectDeleted {
                 version_id: None,
                 delete_marker: false,
@@ -343,6 +346,28 @@ impl Backend {
 }
 
 impl Backend {
+    /// S3's `NoSuchBucket` when HeadBucket finds no such bucket; any other
+    /// answer (a 403 where the role may not list it) is no proof it is
+    /// missing.
+    async fn bucket_exists(&self, bucket: &str, owner: Option<&str>) -> Result<(), ApiError> {
+        let head = self
+            .client
+            .head_bucket()
+            .bucket(bucket)
+            .set_expected_bucket_owner(owner.map(str::to_string))
+            .send()
+            .await;
+        match head.map_err(ApiError::from_sdk) {
+            Err(err) if err.status().as_u16() == 404 => Err(ApiError::S3 {
+                status: 404,
+                code: "NoSuchBucket".into(),
+                message: "The specified bucket does not exist".into(),
+                request_id: None,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Does this version of the object exist (a delete marker counts)?
     async fn version_exists(
         &self,

@@ -179,7 +179,8 @@ impl LocalStore {
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         let input = req.input;
-        super::objects::no_versions(input.version_id.as_deref())?;
+        self.no_versions(&input.bucket, input.version_id.as_deref())
+            .await?;
         let (bucket, key) = (input.bucket, input.key);
         let tags = self
             .blocking(move |s| {
@@ -201,7 +202,8 @@ impl LocalStore {
         req: S3Request<PutObjectTaggingInput>,
     ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
         let input = req.input;
-        super::objects::no_versions(input.version_id.as_deref())?;
+        self.no_versions(&input.bucket, input.version_id.as_deref())
+            .await?;
         let tags: Vec<(String, String)> = input
             .tagging
             .tag_set
@@ -218,7 +220,8 @@ impl LocalStore {
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
         let input = req.input;
-        super::objects::no_versions(input.version_id.as_deref())?;
+        self.no_versions(&input.bucket, input.version_id.as_deref())
+            .await?;
         self.set_tags(input.bucket, input.key, Vec::new()).await?;
         Ok(S3Response::new(DeleteObjectTaggingOutput {
             version_id: None,

@@ -242,6 +242,19 @@ impl LocalStore {
         }
     }
 
+    /// [`rules::no_versions`], after the bucket: a version id other than
+    /// `null` is S3's 400 in a bucket that exists, and its NoSuchBucket in
+    /// one that does not (S3 finds the bucket first).
+    async fn no_versions(&self, bucket: &str, version_id: Option<&str>) -> S3Result<()> {
+        let refused = rules::no_versions(version_id);
+        if refused.is_err() {
+            let bucket = bucket.to_string();
+            self.blocking(move |s| s.db.read(|tx| db::require_bucket(tx, &bucket).map(drop)))
+                .await?;
+        }
+        refused
+    }
+
     /// One database change that lets go of blobs (a deletion), then the
     /// blob files themselves, once the change is committed.
     async fn delete_with_blobs<I: IntoIterator<Item = String>>(

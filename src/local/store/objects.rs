@@ -13,8 +13,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 pub(super) use super::rules::{
     ALGORITHMS, Conditions, attrs_of, check_write, checksums_of, customer_key, echo_checksums,
-    echo_encryption, evaluate, expires_of, hex, no_versions, receive_body, refuse_unkept,
-    storage_class,
+    echo_encryption, evaluate, expires_of, hex, receive_body, refuse_unkept, storage_class,
 };
 
 /// Bodies up to this size are read in the call that finds them (one trip to
@@ -92,7 +91,9 @@ macro_rules! read_output {
 /// written with. Gives the object found, and the offset and length to send.
 macro_rules! find_for_read {
     ($store:expr, $input:expr, $with_body:expr) => {{
-        no_versions($input.version_id.as_deref())?;
+        $store
+            .no_versions(&$input.bucket, $input.version_id.as_deref())
+            .await?;
         if $input.part_number.is_some() {
             return Err(s3_error!(
                 NotImplemented,
@@ -337,7 +338,8 @@ impl LocalStore {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let input = req.input;
-        no_versions(input.version_id.as_deref())?;
+        self.no_versions(&input.bucket, input.version_id.as_deref())
+            .await?;
         let (bucket, key, if_match) = (input.bucket, input.key, input.if_match);
         self.delete_with_blobs(move |tx| {
             db::require_bucket(tx, &bucket)?;
@@ -428,7 +430,8 @@ impl LocalStore {
                 ));
             }
         };
-        no_versions(src_version.as_deref())?;
+        self.no_versions(&src_bucket, src_version.as_deref())
+            .await?;
         no_sse_c(input.sse_customer_algorithm.as_deref())?;
         refuse_unkept!(input)?;
         let class = storage_class(input.storage_class.as_ref())?;
