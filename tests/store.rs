@@ -971,3 +971,46 @@ async fn only_the_served_host_is_answered_and_slow_clients_are_dropped() {
     );
     serving.abort();
 }
+
+#[tokio::test]
+async fn a_request_naming_two_operations_is_refused() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("two-ops").send().await.unwrap();
+    put(c, "two-ops", "k", b"x").await;
+    // GetObjectTagging with ListParts' ?uploadId too, signed: s3s would
+    // route it by its own order (to the tagging, ignoring the upload).
+    let with = |query: &'static str| {
+        move |req: &mut aws_smithy_runtime_api::http::Request| {
+            let uri = format!("{}&{query}", req.uri());
+            req.set_uri(uri).unwrap();
+        }
+    };
+    let err = c
+        .get_object_tagging()
+        .bucket("two-ops")
+        .key("k")
+        .customize()
+        .mutate_request(with("uploadId=abc"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidArgument");
+    let message = err.as_service_error().and_then(|e| e.message()).unwrap();
+    assert_eq!(
+        message,
+        "Conflicting query string parameters: tagging, uploadId"
+    );
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+    // A modifier of the operation is no second operation.
+    let out = c
+        .get_object_tagging()
+        .bucket("two-ops")
+        .key("k")
+        .customize()
+        .mutate_request(with("versionId=null"))
+        .send()
+        .await
+        .unwrap();
+    assert!(out.tag_set().is_empty());
+}
