@@ -145,12 +145,17 @@ impl LocalStore {
                 evaluate(&conditions, &row.etag, row.modified_ms)?;
                 let span = match range {
                     None => None,
-                    Some(r) => Some(r.check(row.size).map_err(|_| {
-                        StoreError::S3(s3_error!(
-                            InvalidRange,
-                            "The requested range is not satisfiable"
-                        ))
-                    })?),
+                    // An empty object has no byte to serve: s3s would give a
+                    // suffix range (`bytes=-3`) the span 0..0, a 206 with
+                    // `bytes 0-0/0`, which names a byte that is not there.
+                    Some(r) => Some(r.check(row.size).ok().filter(|_| row.size > 0).ok_or_else(
+                        || {
+                            StoreError::S3(s3_error!(
+                                InvalidRange,
+                                "The requested range is not satisfiable"
+                            ))
+                        },
+                    )?),
                 };
                 if !open {
                     return Ok(Found {
@@ -328,9 +333,16 @@ impl LocalStore {
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
         let (found, start, len) = find_for_read!(self, input, false);
+        let tags = found.attrs.tags.len();
         let out = read_output!(HeadObjectOutput, found, input, start, len);
         // 206 for a range: set by server::store_service (s3s ignores it here).
-        Ok(S3Response::new(out))
+        let mut response = S3Response::new(out);
+        // S3 counts the tags on HEAD as on GET; s3s 0.14's HeadObjectOutput
+        // has no field for it.
+        if tags > 0 {
+            response.headers.insert("x-amz-tagging-count", tags.into());
+        }
+        Ok(response)
     }
 
     pub(super) async fn delete_object_impl(
