@@ -387,7 +387,7 @@ impl Gateway {
         let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(lambda_json) else {
             return internal();
         };
-        let Some((status, headers)) = status_and_headers(&doc) else {
+        let Some((status, mut headers)) = status_and_headers(&doc) else {
             return internal();
         };
         let is_base64 = doc
@@ -407,7 +407,6 @@ impl Gateway {
         } else {
             text.into_bytes()
         };
-        let mut headers = headers;
         headers.push(("x-amzn-requestid".into(), request_id.to_string()));
         HttpResponse {
             status,

@@ -309,9 +309,8 @@ pub const SUBRESOURCES: [&str; 34] = [
 /// route to the first its own order checks, dropping the other; `None` for
 /// any other request. No SDK sends such a request.
 fn conflicting_subresources(query: Option<&str>) -> Option<http::Response<s3s::Body>> {
-    let mut named: Vec<String> = url::form_urlencoded::parse(query?.as_bytes())
-        .map(|(key, _)| key.into_owned())
-        .filter(|key| SUBRESOURCES.contains(&key.as_str()))
+    let mut named: Vec<&str> = url::form_urlencoded::parse(query?.as_bytes())
+        .filter_map(|(key, _)| SUBRESOURCES.iter().copied().find(|s| *s == key))
         .collect();
     named.sort();
     named.dedup();

@@ -145,17 +145,18 @@ impl LocalStore {
                 evaluate(&conditions, &row.etag, row.modified_ms)?;
                 let span = match range {
                     None => None,
-                    // An empty object has no byte to serve: s3s would give a
-                    // suffix range (`bytes=-3`) the span 0..0, a 206 with
-                    // `bytes 0-0/0`, which names a byte that is not there.
-                    Some(r) => Some(r.check(row.size).ok().filter(|_| row.size > 0).ok_or_else(
-                        || {
-                            StoreError::S3(s3_error!(
+                    // An empty span is no range: s3s gives a suffix range of
+                    // an empty object (`bytes=-3`) the span 0..0, which would
+                    // be a 206 `bytes 0-0/0` naming a byte that is not there.
+                    Some(r) => match r.check(row.size) {
+                        Ok(span) if !span.is_empty() => Some(span),
+                        _ => {
+                            return Err(StoreError::S3(s3_error!(
                                 InvalidRange,
                                 "The requested range is not satisfiable"
-                            ))
-                        },
-                    )?),
+                            )));
+                        }
+                    },
                 };
                 if !open {
                     return Ok(Found {
