@@ -105,8 +105,14 @@ impl State {
     }
 }
 
-/// Differences between two states (Last-Modified aside).
-pub fn diff_states(a: &State, b: &State, names: &Names) -> Vec<String> {
+/// Differences between two states (Last-Modified aside), but for the
+/// headers `skip(key, header)` names.
+pub fn diff_states(
+    a: &State,
+    b: &State,
+    names: &Names,
+    skip: &dyn Fn(&str, &str) -> bool,
+) -> Vec<String> {
     let (State::Objects(oa), State::Objects(ob)) = (a, b) else {
         return if a == b {
             Vec::new()
@@ -141,7 +147,7 @@ pub fn diff_states(a: &State, b: &State, names: &Names) -> Vec<String> {
                     ));
                 }
                 out.extend(
-                    diff_headers(&x.headers, &y.headers, &|_| true, names)
+                    diff_headers(&x.headers, &y.headers, &|h| !skip(key, h), names)
                         .into_iter()
                         .map(|d| format!("state of {key:?}: {d}")),
                 );
@@ -338,6 +344,44 @@ pub struct Names {
     pub proxied: bool,
 }
 
+/// Whether a difference in `header` of `key` between the states after
+/// `call` (`after`: subject, reference) is a known deviation of moto's, the
+/// reference: its CopyObject keeps the destination's earlier tags (adding
+/// the source's), where S3 with the default `x-amz-tagging-directive: COPY`
+/// gives the copy the source's tag set ("the object tag-set is copied from
+/// the source object"), as the store does. So: the store's tag count after
+/// the copy is the source's before it, and moto's is not. `before` is each
+/// side's state before the call.
+pub fn copy_kept_old_tags(
+    call: &Call,
+    before: (&State, &State),
+    after: (&State, &State),
+    key: &str,
+    header: &str,
+) -> bool {
+    let header_of = |name: &str| {
+        call.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    // `/{bucket}/{key}`, the bucket the subject's.
+    let source = header_of("x-amz-copy-source")
+        .and_then(|v| v.trim_start_matches('/').split_once('/'))
+        .map(|(_, source)| source);
+    let count = |state: &State, key: &str| {
+        state
+            .object(key)
+            .and_then(|o| o.headers.get("x-amz-tagging-count").cloned())
+    };
+    header == "x-amz-tagging-count"
+        && call.method == "PUT"
+        && call.key.as_deref() == Some(key)
+        && header_of("x-amz-tagging-directive").is_none()
+        && source.is_some_and(|source| count(after.0, key) == count(before.0, source))
+        && count(after.1, key) != count(after.0, key)
+}
+
 /// Where the two sides of store-vs-moto may differ for a known reason,
 /// named rather than made to agree:
 /// - moto answers `If-None-Match: *` on GET/HEAD of an existing object with
@@ -375,6 +419,8 @@ pub struct Names {
 ///
 /// - moto crashes on some requests (a 500 with Flask's HTML page: a
 ///   malformed Range on `?tagging`), which says nothing of S3;
+/// - moto's CopyObject keeps the destination's earlier tags, where S3 gives
+///   the copy the source's ([`copy_kept_old_tags`], in the bucket's state);
 /// - moto serves a whole empty object (200) for a suffix range
 ///   (`bytes=-3`); an empty object has no byte to serve: the store answers
 ///   416 InvalidRange, as for `bytes=0-`.
