@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// The emulator and its store on loopback; both stop when dropped.
 struct Local {
     base: String,
-    _store: server::Running,
+    _store: Option<server::Running>,
     serving: tokio::task::JoinHandle<()>,
     http: reqwest::Client,
 }
@@ -34,7 +34,7 @@ async fn start(data: &Path, config: Config) -> Local {
     let serving = tokio::spawn(local::serve_gateway(listener, gateway));
     Local {
         base,
-        _store: store.unwrap(),
+        _store: Some(store.unwrap()),
         serving,
         http: reqwest::Client::new(),
     }
@@ -442,5 +442,132 @@ async fn requests_for_another_host_get_421() {
     ] {
         let (status, text) = raw_request_to(&addr, &host, "GET", "/mine", b"").await;
         assert_eq!(status, 200, "Host {host}: {text}");
+    }
+}
+
+/// S3 as a connector that makes the handler panic: while sending the
+/// request, or midway through an object's body.
+#[derive(Debug, Clone, Copy)]
+enum Panicking {
+    BeforeTheAnswer,
+    Midway,
+}
+
+/// A 1 MB body that gives 64 KB, then panics.
+struct PanicsMidway(bool);
+
+impl http_body::Body for PanicsMidway {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        assert!(!self.0, "a bug midway through the body");
+        self.0 = true;
+        let chunk = bytes::Bytes::from(vec![7u8; 64 * 1024]);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for Panicking {
+    fn call(
+        &self,
+        _: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_types::body::SdkBody;
+        match self {
+            Self::BeforeTheAnswer => panic!("a bug before the answer"),
+            Self::Midway => {
+                let body = SdkBody::from_body_1_x(PanicsMidway(false));
+                let mut response = HttpResponse::new(200.try_into().unwrap(), body);
+                for (name, value) in [
+                    ("content-length", "1048576"),
+                    ("content-type", "application/octet-stream"),
+                    ("etag", "\"0123456789abcdef0123456789abcdef\""),
+                    ("last-modified", "Thu, 26 Nov 2026 12:00:00 GMT"),
+                ] {
+                    response.headers_mut().insert(name, value);
+                }
+                aws_smithy_runtime_api::client::http::HttpConnectorFuture::ready(Ok(response))
+            }
+        }
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for Panicking {
+    fn http_connector(
+        &self,
+        _: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(*self)
+    }
+}
+
+/// The emulator over an S3 client that panics as `panicking` says.
+async fn start_panicking(mode: s3_proxy::config::ResponseMode, panicking: Panicking) -> Local {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "k", "s", None, None, "test",
+        ))
+        .endpoint_url("http://127.0.0.1:9")
+        .force_path_style(true)
+        .http_client(panicking)
+        .build();
+    let app = s3_proxy::App::new(
+        Config {
+            response_mode: mode,
+            ..Config::default()
+        },
+        aws_sdk_s3::Client::from_conf(config),
+    );
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let gateway = Arc::new(Gateway::new(Arc::new(app), "prod"));
+    Local {
+        base,
+        _store: None,
+        serving: tokio::spawn(local::serve_gateway(listener, gateway)),
+        http: reqwest::Client::new(),
+    }
+}
+
+/// A panic of the handler fails the invocation, as in Lambda: API Gateway
+/// answers its 502 (the template's DEFAULT_5XX document), and the next
+/// request is served; midway through a streamed body the stream is cut, so
+/// the client sees a short transfer, never a complete-looking one.
+#[tokio::test]
+async fn a_panicking_handler_fails_its_invocation_not_the_emulator() {
+    use s3_proxy::config::ResponseMode;
+    for mode in [ResponseMode::Buffered, ResponseMode::Stream] {
+        for panicking in [Panicking::BeforeTheAnswer, Panicking::Midway] {
+            let local = start_panicking(mode, panicking).await;
+            let url = format!("{}/prod/bucket/key", local.base);
+            if mode == ResponseMode::Stream && matches!(panicking, Panicking::Midway) {
+                // The cut comes before hyper flushed the head with the
+                // first chunk: the request fails (API Gateway, having the
+                // prelude, would send the head; either way the transfer
+                // fails).
+                let answer = match local.http.get(&url).send().await {
+                    Ok(answer) => answer.bytes().await.map(|b| b.len()),
+                    Err(e) => Err(e),
+                };
+                assert!(answer.is_err(), "the cut stream must fail: {answer:?}");
+                continue;
+            }
+            // Twice: the emulator goes on after a panic.
+            for _ in 0..2 {
+                let answer = local.http.get(&url).send().await.unwrap();
+                assert_eq!(answer.status(), 502, "{mode:?} {panicking:?}");
+                assert!(answer.headers().contains_key("x-amzn-requestid"));
+                let text = answer.text().await.unwrap();
+                assert!(text.contains("<Code>InternalError</Code>"), "{text}");
+            }
+        }
     }
 }

@@ -107,7 +107,8 @@ pub enum GatewayError {
     /// in the event): the message says where large uploads go instead.
     PayloadTooLarge,
     /// A Lambda answer API Gateway cannot read ("Malformed Lambda proxy
-    /// response", or over 6 MB): its 502, under `DEFAULT_5XX`.
+    /// response", or over 6 MB), or none (the invocation failed: a panic
+    /// of the handler): its 502, under `DEFAULT_5XX`.
     BadLambdaAnswer,
 }
 
@@ -189,6 +190,20 @@ fn splitmix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The invocation's answer, or `None` when the handler panicked: Lambda
+/// then reports the invocation failed, and API Gateway answers its 502
+/// rather than dropping the client's connection.
+pub(crate) async fn unless_it_panics<F: std::future::Future>(invocation: F) -> Option<F::Output> {
+    use futures_util::FutureExt;
+    let answered = std::panic::AssertUnwindSafe(invocation)
+        .catch_unwind()
+        .await;
+    if answered.is_err() {
+        tracing::error!("the handler panicked: the invocation failed");
+    }
+    answered.ok()
+}
+
 impl Gateway {
     pub fn new(app: Arc<App>, stage: &str) -> Self {
         let binary = app.config.binary_media_types.clone();
@@ -237,12 +252,14 @@ impl Gateway {
             Err(refused) => return refused,
         };
         let request_id = context.request_id.clone();
-        let response = match lambda::invoke_json(&self.app, &event, context).await {
-            Ok(json) => json,
-            Err(e) => {
+        let invoked = unless_it_panics(lambda::invoke_json(&self.app, &event, context)).await;
+        let response = match invoked {
+            Some(Ok(json)) => json,
+            Some(Err(e)) => {
                 tracing::error!(error = %e, "the event did not parse");
                 return self.own_answer(GatewayError::BadLambdaAnswer, origin, &request_id);
             }
+            None => return self.own_answer(GatewayError::BadLambdaAnswer, origin, &request_id),
         };
         self.response(&response, req.first_header("accept"), origin, &request_id)
     }

@@ -6,13 +6,16 @@
 //! headers; every byte after it goes to the client as it comes, raw, with
 //! no base64 and no binaryMediaTypes. A body that fails midway cuts the
 //! client's connection: the client sees a truncated transfer, not an answer
-//! that ends as if complete.
+//! that ends as if complete. A panic of the handler fails the invocation:
+//! before the prelude, API Gateway's 502; midway, a cut stream.
 //!
 //! Not emulated: API Gateway's throttling past 10 MB (about 2 MB/s), its
 //! idle and 15-minute limits, and whatever it does with `Content-Length`
 //! (here the prelude's is passed on, so a cut stream is visibly short).
 
-use super::gateway::{Gateway, GatewayError, HttpRequest, HttpResponse, status_and_headers};
+use super::gateway::{
+    Gateway, GatewayError, HttpRequest, HttpResponse, status_and_headers, unless_it_panics,
+};
 use crate::error::ApiError;
 use crate::lambda;
 use crate::stream::{DELIMITER, Wire};
@@ -83,8 +86,9 @@ impl Gateway {
             Err(refused) => return StreamedResponse::whole(refused),
         };
         let request_id = context.request_id.clone();
-        let response = lambda::stream::respond(&self.app, event.as_bytes(), context).await;
-        match read_prelude(Wire::new(response)).await {
+        let respond = lambda::stream::respond(&self.app, event.as_bytes(), context);
+        let prelude = unless_it_panics(async { read_prelude(Wire::new(respond.await)).await });
+        match prelude.await.unwrap_or(Err("the invocation failed")) {
             Ok(mut out) => {
                 out.headers.push(("x-amzn-requestid".into(), request_id));
                 out
@@ -155,7 +159,14 @@ impl http_body::Body for Relay {
         let Some(wire) = self.wire.as_mut() else {
             return std::task::Poll::Ready(None);
         };
-        wire.poll_chunk(cx)
-            .map(|chunk| chunk.map(|chunk| chunk.map(http_body::Frame::data)))
+        // A panic midway fails the invocation: the stream is cut, as a
+        // failure of S3 midway cuts it (not the connection's task).
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wire.poll_chunk(cx)));
+        let chunk = polled.unwrap_or_else(|_| {
+            tracing::error!("the handler panicked midway: the stream is cut");
+            self.wire = None;
+            std::task::Poll::Ready(Some(Err(ApiError::Internal("the handler panicked".into()))))
+        });
+        chunk.map(|chunk| chunk.map(|chunk| chunk.map(http_body::Frame::data)))
     }
 }
