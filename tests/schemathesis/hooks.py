@@ -37,6 +37,10 @@ What they do, and why each is not a loosening of the checks:
   headers (an object written with a customer key opens only with that key,
   so a later read of it by another step is a 400; tests/no_surprises.rs
   tests SSE-C), KMS headers with `x-amz-server-side-encryption: aws:kms`;
+  an `x-amz-tagging` whose decoded pairs keep S3's tag-set rules (at most
+  10, unique keys of 1 to 128 characters, values up to 256: rules about the
+  decoded pairs, which a pattern over the encoded header cannot state; one
+  that breaks them is S3's 400 InvalidTag, and is replaced by a valid one);
   a plan's `parts` enough for its `size` (5 GiB a part at most); after a
   multipart plan, its first part is uploaded to its presigned URL, and a later
   step completing that upload names that part (after_call); a `versionId` is `null` (the only
@@ -118,6 +122,18 @@ def _carried(value):
     if isinstance(value, list):
         return [_carried(item) for item in value]
     return value
+
+
+def _valid_tag_set(header: str) -> bool:
+    """S3's rules for `x-amz-tagging`, which are about the decoded pairs: at
+    most 10, each key once, keys of 1 to 128 characters, values up to 256."""
+    pairs = urllib.parse.parse_qsl(header, keep_blank_values=True)
+    keys = [key for key, _ in pairs]
+    return (
+        len(pairs) <= 10
+        and len(set(keys)) == len(keys)
+        and all(0 < len(key) <= 128 and len(value) <= 256 for key, value in pairs)
+    )
 
 
 def _stable(value) -> int:
@@ -245,6 +261,9 @@ def before_call(context, case, kwargs):
             # tests/no_surprises.rs (stored, echoed, opened only with its key).
             for name in sse_c:
                 del headers[name]
+            tagging = names.get("x-amz-tagging")
+            if tagging is not None and not _valid_tag_set(str(headers[tagging])):
+                headers[tagging] = "team=blue&year=2026"
     if (
         not positive
         and case.media_type == "application/xml"
