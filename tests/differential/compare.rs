@@ -463,8 +463,8 @@ fn known_deviation(call: &Call, a: &Answer, b: &Answer) -> bool {
     // applies them); CopyObject, which the proxy refuses, is compared by its
     // status and the bucket's state only (s3s writes its result without
     // S3's namespace, and S3 answers no ETag header for it).
-    let moto_tagging =
-        call.query.iter().any(|(k, _)| *k == "tagging") && matches!(b.status, 206 | 304 | 412 | 416);
+    let moto_tagging = call.query.iter().any(|(k, _)| *k == "tagging")
+        && matches!(b.status, 206 | 304 | 412 | 416);
     let copy = header("x-amz-copy-source").is_some() && a.status == b.status;
     let moto_304 = a.status == 304 && b.status == 304;
     let moto_prefix = call.query.iter().any(|(k, _)| *k == "uploads") && a.status == b.status;

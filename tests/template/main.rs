@@ -390,3 +390,71 @@ fn gateway_errors_are_s3_error_documents_as_openapi_says() {
         "openapi.yaml's gateway responses vs the template's"
     );
 }
+
+/// `CorsAllowOrigins` takes origins only as browsers write them in `Origin`:
+/// with credentials, API Gateway's own answers name the first one literally
+/// (the template cannot normalize it), and a browser compares that literal
+/// with its Origin byte for byte. So every value the pattern lets through is
+/// one the function reads as itself (its normalized first origin is the
+/// literal), and what a browser never sends (a default port, uppercase, a
+/// path, spaces) is refused at deploy time.
+#[test]
+fn cors_origins_are_taken_only_in_the_form_browsers_send() {
+    let template = load("template.yaml");
+    let pattern = str_at(&template, "Parameters.CorsAllowOrigins.AllowedPattern");
+    let pattern = regex_lite::Regex::new(pattern).expect("a plain regular expression");
+    for value in [
+        "",
+        "*",
+        "https://app.example.com",
+        "https://app.example.com,http://127.0.0.1:8080",
+        "http://localhost:3000",
+        "https://a.example:8443",
+        "https://a.example:4430",
+        "https://a.example:44",
+        "http://a.example:8080",
+        "http://a.example:8",
+        "http://[::1]:8080",
+        "https://xn--caf-dma.example",
+    ] {
+        assert!(pattern.is_match(value), "{value:?} should be taken");
+        if value.is_empty() || value == "*" {
+            continue;
+        }
+        let cors = s3_proxy::cors::Cors::from_lookup(|name| match name {
+            "CORS_ALLOW_ORIGINS" => Some(value.to_string()),
+            "CORS_ALLOW_CREDENTIALS" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{value:?}: the function refuses it: {e}"));
+        let named = cors
+            .gateway_headers(None)
+            .into_iter()
+            .find(|(name, _)| name == http::header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|(_, v)| v.to_str().unwrap().to_string());
+        let first = value.split(',').next().unwrap();
+        assert_eq!(
+            named.as_deref(),
+            Some(first),
+            "{value:?}: the literal is what the function names"
+        );
+    }
+    for value in [
+        "https://a.example:443",
+        "http://a.example:80",
+        "https://b.example,https://a.example:443",
+        "https://App.example.com",
+        "HTTPS://app.example.com",
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "https://a.example, https://b.example",
+        "*,https://a.example",
+        "ftp://a.example",
+        "https://a.example:port",
+        "'https://a.example'",
+        "https://a.example,",
+        "https://",
+    ] {
+        assert!(!pattern.is_match(value), "{value:?} should be refused");
+    }
+}
