@@ -257,3 +257,36 @@ fn openapi_declares_binary_media_types_and_sigv4() {
         }
     }
 }
+
+/// The key's pattern says which keys the router refuses as "only white
+/// space" (aws-sdk-s3 trims keys with `str::trim` and refuses what is left
+/// empty): the same set, character by character, as Unicode's White_Space
+/// (U+0085 in it, U+FEFF not: ECMAScript's `\s` differs in both, so the
+/// spec cannot say `\S`).
+#[test]
+fn the_key_pattern_is_the_routers_white_space_rule() {
+    let spec = load("openapi.yaml");
+    let item = resolve(&spec, &spec["components"]["parameters"]["item"]);
+    let pattern = item["schema"]["pattern"].as_str().expect("item's pattern");
+    let pattern = regex_lite::Regex::new(pattern).expect("a plain regular expression");
+    let mut checked = 0;
+    for code in (0u32..0x3100).chain([0xfeff, 0xfffd, 0x1f600]) {
+        let Some(c) = char::from_u32(code) else {
+            continue;
+        };
+        for key in [c.to_string(), format!("{c}{c}")] {
+            let encoded: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
+            let path = format!("/my-bucket/{encoded}");
+            let routed = s3_proxy::route::parse_path(PathSource::Raw(&path));
+            let refused_as_blank =
+                matches!(&routed, Err(ApiError::InvalidArgument(m)) if m.contains("white space"));
+            assert_eq!(
+                pattern.is_match(&key),
+                !refused_as_blank,
+                "U+{code:04X}: the spec and the router disagree ({routed:?})"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20_000);
+}
