@@ -54,7 +54,9 @@ What they do, and why each is not a loosening of the checks:
   (a LocationConstraint of "\x0b") went out as a valid one (empty: us-east-1)
   and its rightful 200 was reported as a schema-violating request accepted.
   In negative cases those characters are sent as `\u00bf` instead: the value
-  stays what it was generated to be, invalid, and must be refused.
+  stays what it was generated to be, invalid, and must be refused. An empty
+  list writes no element either (an extra property holding one vanished, and
+  the document went out valid): it is sent holding one `\u00bf`.
 """
 
 import base64
@@ -120,7 +122,9 @@ def _carried(value):
     if isinstance(value, dict):
         return {name: _carried(item) for name, item in value.items()}
     if isinstance(value, list):
-        return [_carried(item) for item in value]
+        # An empty list writes no element at all: an extra property holding
+        # one (seed 6006) vanished and left a valid document.
+        return [_carried(item) for item in value] or ["\u00bf"]
     return value
 
 
