@@ -104,11 +104,8 @@ async fn app_with_store_at(
 
 /// Serves the emulated API on `listener` until the task is dropped.
 pub async fn serve_gateway(listener: tokio::net::TcpListener, gateway: Arc<Gateway>) {
-    let service = hyper::service::service_fn(move |req| {
-        let gateway = gateway.clone();
-        async move { Ok::<_, Infallible>(handle_http(&gateway, req).await) }
-    });
-    server::serve(listener, service).await
+    let guard = server::Guard::of(&listener);
+    serve_gateway_with(listener, gateway, guard).await
 }
 
 /// A buffered answer, or a streamed one relayed as it comes.
@@ -287,10 +284,7 @@ pub async fn run(
     println!("  curl -X PUT {base}/my-bucket");
     println!("  curl -T photo.png -H 'Content-Type: image/png' {base}/my-bucket/photos/photo.png");
     println!("  curl {base}/my-bucket");
-    let guard = server::Guard {
-        hosts: server::Hosts::new(listen.addr.ip(), &listen.names),
-        limits: server::Limits::default(),
-    };
+    let guard = server::Guard::answering(listen.addr.ip(), &listen.names);
     let serving = tokio::spawn(serve_gateway_with(listener, gateway, guard));
     tokio::select! {
         _ = serving => {}

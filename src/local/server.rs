@@ -214,10 +214,7 @@ pub async fn start_store_with(
     let listener = bind(addr).await?;
     let addr = listener.local_addr()?;
     let service = store_service(store);
-    let guard = Guard {
-        hosts: Hosts::new(addr.ip(), names),
-        limits: Limits::default(),
-    };
+    let guard = Guard::answering(addr.ip(), names);
     let task = tokio::spawn(serve_with(listener, service, guard));
     Ok(Running { addr, task })
 }
@@ -329,6 +326,25 @@ pub struct Guard {
     pub limits: Limits,
 }
 
+impl Guard {
+    /// The default limits, answering the `Host` of `bound` and `names`.
+    pub fn answering(bound: IpAddr, names: &[String]) -> Self {
+        Self {
+            hosts: Hosts::new(bound, names),
+            limits: Limits::default(),
+        }
+    }
+
+    /// [`Self::answering`] the address `listener` is bound to only.
+    pub fn of(listener: &TcpListener) -> Self {
+        let bound = listener
+            .local_addr()
+            .map(|a| a.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        Self::answering(bound, &[])
+    }
+}
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type GuardedBody = UnsyncBoxBody<Bytes, std::io::Error>;
 
@@ -346,14 +362,7 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let bound = listener
-        .local_addr()
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let guard = Guard {
-        hosts: Hosts::new(bound, &[]),
-        limits: Limits::default(),
-    };
+    let guard = Guard::of(&listener);
     serve_with(listener, service, guard).await
 }
 
