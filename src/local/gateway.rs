@@ -252,7 +252,9 @@ impl Gateway {
             Err(refused) => return refused,
         };
         let request_id = context.request_id.clone();
-        let invoked = unless_it_panics(lambda::invoke_json(&self.app, &event, context)).await;
+        // Boxed: the handler's future is large (see `call_streaming`).
+        let invoked =
+            unless_it_panics(Box::pin(lambda::invoke_json(&self.app, &event, context))).await;
         let response = match invoked {
             Some(Ok(json)) => json,
             Some(Err(e)) => {

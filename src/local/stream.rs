@@ -86,8 +86,12 @@ impl Gateway {
             Err(refused) => return StreamedResponse::whole(refused),
         };
         let request_id = context.request_id.clone();
-        let respond = lambda::stream::respond(&self.app, event.as_bytes(), context);
-        let prelude = unless_it_panics(async { read_prelude(Wire::new(respond.await)).await });
+        // Boxed: the handler's future is large, and a debug build's
+        // connection task would carry it on its stack.
+        let prelude = unless_it_panics(Box::pin(async {
+            let response = lambda::stream::respond(&self.app, event.as_bytes(), context).await;
+            read_prelude(Wire::new(response)).await
+        }));
         match prelude.await.unwrap_or(Err("the invocation failed")) {
             Ok(mut out) => {
                 out.headers.push(("x-amzn-requestid".into(), request_id));
