@@ -3,6 +3,11 @@
 
 mod common;
 
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use common::random_bytes;
 use s3_proxy::config::Config;
 use s3_proxy::local::gateway::Gateway;
@@ -471,12 +476,8 @@ impl http_body::Body for PanicsMidway {
     }
 }
 
-impl aws_smithy_runtime_api::client::http::HttpConnector for Panicking {
-    fn call(
-        &self,
-        _: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
-    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
-        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+impl HttpConnector for Panicking {
+    fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
         use aws_smithy_types::body::SdkBody;
         match self {
             Self::BeforeTheAnswer => panic!("a bug before the answer"),
@@ -491,19 +492,19 @@ impl aws_smithy_runtime_api::client::http::HttpConnector for Panicking {
                 ] {
                     response.headers_mut().insert(name, value);
                 }
-                aws_smithy_runtime_api::client::http::HttpConnectorFuture::ready(Ok(response))
+                HttpConnectorFuture::ready(Ok(response))
             }
         }
     }
 }
 
-impl aws_smithy_runtime_api::client::http::HttpClient for Panicking {
+impl HttpClient for Panicking {
     fn http_connector(
         &self,
-        _: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
-        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
-        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(*self)
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(*self)
     }
 }
 
