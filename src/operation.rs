@@ -1,7 +1,8 @@
 //! The operations the proxy performs, named as S3 names them, each with the
 //! input S3 needs: what [`crate::route`] makes of a request and
-//! [`crate::s3`] performs. Values that come from closed sets (checksum
-//! algorithms, `response-*` overrides) are parsed once into types here.
+//! [`crate::s3`] performs. Values that come from closed sets or a grammar
+//! (checksum algorithms, `response-*` overrides, byte ranges) are parsed once
+//! into types here.
 
 use crate::error::ApiError;
 use bytes::Bytes;
@@ -175,9 +176,9 @@ pub struct ListObjectsQuery {
 pub struct ObjectRead {
     pub bucket: String,
     pub key: String,
-    /// A valid single byte range (`bytes=0-99`, `bytes=100-`, `bytes=-100`);
-    /// any other Range header is ignored, as RFC 9110 and S3 do.
-    pub range: Option<String>,
+    /// A valid single byte range; any other Range header is ignored, as
+    /// RFC 9110 and S3 do.
+    pub range: Option<ByteRange>,
     pub version_id: Option<String>,
     pub if_match: Option<String>,
     pub if_none_match: Option<String>,
@@ -192,6 +193,78 @@ pub struct ObjectRead {
     /// base64): its escaped size, not its raw size, counts against the
     /// answer's limit. Set by the handler from the request's Accept.
     pub inline_as_text: bool,
+}
+
+/// One byte range, as RFC 9110 writes it: `bytes=first-last`,
+/// `bytes=first-` or `bytes=-suffix`. The router reads it once
+/// ([`ByteRange::parse`]); S3 is sent its canonical form (`Display`), so
+/// that what S3 serves is the range the proxy read, whatever its own parser
+/// makes of white space a client put in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// From `first` to `last` (to the end when `None`), both included.
+    From { first: u64, last: Option<u64> },
+    /// The last `n` bytes.
+    Suffix(u64),
+}
+
+impl ByteRange {
+    /// A single byte range, or `None` for anything S3 ignores (and answers
+    /// the whole object for): another unit, several ranges, a last before
+    /// the first, no numbers. White space around the numbers is taken, as
+    /// HTTP servers commonly take it. A position past `i64::MAX` (which
+    /// S3's sizes and s3s's parser stop at) is past any object's end, and is
+    /// read as `i64::MAX`.
+    pub fn parse(value: &str) -> Option<Self> {
+        const PAST_ANY_END: u64 = i64::MAX as u64;
+        let position = |s: &str| {
+            let s = s.trim();
+            let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| s.parse().unwrap_or(u64::MAX).min(PAST_ANY_END))
+        };
+        let spec = value.trim().strip_prefix("bytes=")?;
+        let (first, last) = spec.split_once('-')?;
+        if first.trim().is_empty() {
+            // `bytes=-0` selects no byte: S3 answers 416, so it is a range.
+            return position(last).map(Self::Suffix);
+        }
+        let first = position(first)?;
+        if last.trim().is_empty() {
+            return Some(Self::From { first, last: None });
+        }
+        let last = position(last)?;
+        (first <= last).then_some(Self::From {
+            first,
+            last: Some(last),
+        })
+    }
+
+    /// The bytes it selects of an object of `size` bytes, first and last
+    /// included, or `None` when it selects none (S3's 416 InvalidRange).
+    pub fn resolve(self, size: u64) -> Option<(u64, u64)> {
+        let end = size.checked_sub(1)?;
+        match self {
+            Self::Suffix(0) => None,
+            Self::Suffix(n) => Some((size.saturating_sub(n), end)),
+            Self::From { first, last } => {
+                let last = last.map_or(end, |last| last.min(end));
+                (first <= last).then_some((first, last))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ByteRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::From { first, last: None } => write!(f, "bytes={first}-"),
+            Self::From {
+                first,
+                last: Some(last),
+            } => write!(f, "bytes={first}-{last}"),
+            Self::Suffix(n) => write!(f, "bytes=-{n}"),
+        }
+    }
 }
 
 /// GetObject's `response-*` query parameters: the headers S3 answers with
@@ -420,6 +493,79 @@ mod tests {
             assert!(ChecksumAlgorithm::from_name(bad).is_err(), "{bad}");
         }
         assert_eq!(ChecksumAlgorithm::Crc32.compute(b"hello"), "NhCmhg==");
+    }
+
+    #[test]
+    fn only_single_byte_ranges_are_ranges_and_s3_gets_their_canonical_form() {
+        let from = |first, last| Some(ByteRange::From { first, last });
+        const MAX: u64 = i64::MAX as u64;
+        let cases = [
+            ("bytes=0-1", from(0, Some(1)), "bytes=0-1"),
+            ("bytes=5-", from(5, None), "bytes=5-"),
+            ("bytes=-5", Some(ByteRange::Suffix(5)), "bytes=-5"),
+            (" bytes=0-0 ", from(0, Some(0)), "bytes=0-0"),
+            ("bytes= 7 - 9", from(7, Some(9)), "bytes=7-9"),
+            ("bytes= -3", Some(ByteRange::Suffix(3)), "bytes=-3"),
+            ("bytes=-0", Some(ByteRange::Suffix(0)), "bytes=-0"),
+            // Past i64: past any object's end.
+            (
+                "bytes=3-99999999999999999999",
+                from(3, Some(MAX)),
+                "bytes=3-9223372036854775807",
+            ),
+            (
+                "bytes=9223372036854775808-",
+                from(MAX, None),
+                "bytes=9223372036854775807-",
+            ),
+            (
+                "bytes=-99999999999999999999",
+                Some(ByteRange::Suffix(MAX)),
+                "bytes=-9223372036854775807",
+            ),
+        ];
+        for (value, expected, canonical) in cases {
+            let range = ByteRange::parse(value);
+            assert_eq!(range, expected, "{value:?}");
+            assert_eq!(range.unwrap().to_string(), canonical, "{value:?}");
+        }
+        let ignored = [
+            "bytes=5-2",
+            "bytes=0-1,3-4",
+            "items=0-1",
+            "l)Wi",
+            "bytes=",
+            "bytes=a-b",
+            "bytes=-",
+            "bytes=1 2-3",
+            "bytes=+1-2",
+            "bytes=0x1-2",
+            "bytes =0-1",
+            "Bytes=0-1",
+        ];
+        for value in ignored {
+            assert_eq!(ByteRange::parse(value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn ranges_resolve_as_s3_resolves_them() {
+        let cases = [
+            ("bytes=0-1", 10, Some((0, 1))),
+            ("bytes=8-", 10, Some((8, 9))),
+            ("bytes=5-100", 10, Some((5, 9))),
+            ("bytes=-3", 10, Some((7, 9))),
+            ("bytes=-30", 10, Some((0, 9))),
+            ("bytes=-0", 10, None),
+            ("bytes=10-", 10, None),
+            ("bytes=9-99999999999999999999", 10, Some((9, 9))),
+            ("bytes=0-0", 0, None),
+            ("bytes=-1", 0, None),
+        ];
+        for (range, size, expected) in cases {
+            let resolved = ByteRange::parse(range).unwrap().resolve(size);
+            assert_eq!(resolved, expected, "{range} of {size}");
+        }
     }
 
     #[test]

@@ -10,7 +10,6 @@
 
 mod objects;
 
-pub use objects::is_byte_range;
 use objects::{object_read, put_object};
 
 use crate::documents;

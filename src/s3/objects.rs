@@ -4,7 +4,7 @@
 use super::object_body::{ObjectBody, ObjectGet};
 use super::{Backend, http_date, http_date_string, with_date};
 use crate::error::ApiError;
-use crate::operation::{ChecksumAlgorithm, ObjectRead, PutObject, ResponseOverrides};
+use crate::operation::{ByteRange, ChecksumAlgorithm, ObjectRead, PutObject, ResponseOverrides};
 use crate::outcome::{EncryptionHeaders, ObjectMeta, Outcome, Stored};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::primitives::ByteStream;
@@ -100,7 +100,7 @@ macro_rules! read_request {
         set_some!(
             $builder.bucket(&read.bucket).key(&read.key),
             version_id(read.version_id.as_ref()),
-            range(read.range.as_ref()),
+            range(read.range.map(|r| r.to_string())),
             if_match(read.if_match.as_ref()),
             if_none_match(read.if_none_match.as_ref()),
             if_modified_since(read.if_modified_since.as_deref().and_then(http_date)),
@@ -221,10 +221,7 @@ impl Backend {
         let out = out.map_err(ApiError::from_sdk)?;
         let meta = checksums_if_asked(object_meta!(out, date), &read);
         let meta = apply_overrides(meta, &read.overrides);
-        Ok(Outcome::ObjectHead(head_range(
-            meta,
-            read.range.as_deref(),
-        )?))
+        Ok(Outcome::ObjectHead(head_range(meta, read.range)?))
     }
 
     pub(super) async fn put_object(
@@ -417,7 +414,7 @@ fn body_error(err: aws_sdk_s3::primitives::ByteStreamError) -> ApiError {
 /// HeadObject with a Range answers 206 with Content-Range, as S3 does. A
 /// store that ignores Range on HEAD still answered the object's size: the
 /// range is applied to it here.
-fn head_range(mut meta: ObjectMeta, range: Option<&str>) -> Result<ObjectMeta, ApiError> {
+fn head_range(mut meta: ObjectMeta, range: Option<ByteRange>) -> Result<ObjectMeta, ApiError> {
     let Some(range) = range else {
         return Ok(meta);
     };
@@ -425,7 +422,7 @@ fn head_range(mut meta: ObjectMeta, range: Option<&str>) -> Result<ObjectMeta, A
         return Ok(meta);
     }
     let size = meta.content_length.max(0) as u64;
-    let (first, last) = resolve_range(range, size).ok_or_else(|| ApiError::S3 {
+    let (first, last) = range.resolve(size).ok_or_else(|| ApiError::S3 {
         status: 416,
         code: "InvalidRange".into(),
         message: "The requested range is not satisfiable".into(),
@@ -434,25 +431,6 @@ fn head_range(mut meta: ObjectMeta, range: Option<&str>) -> Result<ObjectMeta, A
     meta.content_range = Some(format!("bytes {first}-{last}/{size}"));
     meta.content_length = (last - first + 1) as i64;
     Ok(meta)
-}
-
-/// The bytes a valid `bytes=` range selects of an object of `size` bytes,
-/// or `None` when it selects none (416).
-fn resolve_range(range: &str, size: u64) -> Option<(u64, u64)> {
-    let spec = range.trim().strip_prefix("bytes=")?;
-    let (first, last) = spec.trim().split_once('-')?;
-    let (first, last) = (first.trim(), last.trim());
-    if first.is_empty() {
-        let suffix: u64 = last.parse().ok()?;
-        return (size > 0 && suffix > 0).then(|| (size.saturating_sub(suffix), size - 1));
-    }
-    let first: u64 = first.parse().ok()?;
-    let last = if last.is_empty() {
-        size.checked_sub(1)?
-    } else {
-        last.parse::<u64>().ok()?.min(size.checked_sub(1)?)
-    };
-    (first <= last).then_some((first, last))
 }
 
 /// S3 answers an object's checksums to `x-amz-checksum-mode: ENABLED`;
@@ -512,23 +490,6 @@ fn base64_len(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges_resolve_as_s3_resolves_them() {
-        let cases = [
-            ("bytes=0-1", 10, Some((0, 1))),
-            ("bytes=8-", 10, Some((8, 9))),
-            ("bytes=5-100", 10, Some((5, 9))),
-            ("bytes=-3", 10, Some((7, 9))),
-            ("bytes=-30", 10, Some((0, 9))),
-            ("bytes=10-", 10, None),
-            ("bytes=0-0", 0, None),
-            ("bytes=-1", 0, None),
-        ];
-        for (range, size, expected) in cases {
-            assert_eq!(resolve_range(range, size), expected, "{range} of {size}");
-        }
-    }
 
     #[test]
     fn escaped_text_is_measured_as_json_writes_it() {
