@@ -202,6 +202,7 @@ impl Checksums {
                 "Checksum algorithm provided is unsupported"
             ));
         }
+        check_checksum_headers(&values, named.as_deref(), trailer.as_deref())?;
         for (name, value) in ALGORITHMS.into_iter().zip(values) {
             let in_trailer = trailer.as_deref() == Some(&format!("x-amz-checksum-{name}"));
             if value.is_some() || named.as_deref() == Some(name) || in_trailer {
@@ -263,6 +264,64 @@ impl Checksums {
             }
         }
         Ok(kept)
+    }
+}
+
+/// What S3 refuses in a write's checksum headers before it reads the body
+/// (400 InvalidRequest, S3's messages): two checksums, a value that is not
+/// the canonical base64 of a digest of its algorithm's size, and an
+/// `x-amz-sdk-checksum-algorithm` (`named`) without its checksum (in a
+/// header or the announced trailer) or naming another.
+fn check_checksum_headers(
+    values: &[Option<String>; 5],
+    named: Option<&str>,
+    trailer: Option<&str>,
+) -> S3Result<()> {
+    use base64::Engine;
+    let given: Vec<(&str, &str)> = ALGORITHMS
+        .into_iter()
+        .zip(values)
+        .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+        .collect();
+    if given.len() > 1 {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+        ));
+    }
+    for &(name, value) in &given {
+        let size = match name {
+            "crc32" | "crc32c" => 4,
+            "crc64nvme" => 8,
+            "sha1" => 20,
+            _ => 32,
+        };
+        let decoded = base64::engine::general_purpose::STANDARD.decode(value.trim());
+        if !decoded.is_ok_and(|d| d.len() == size) {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Value for x-amz-checksum-{name} header is invalid."
+            ));
+        }
+    }
+    let Some(named) = named else {
+        return Ok(());
+    };
+    let sent = given
+        .first()
+        .map(|&(name, _)| name)
+        .or_else(|| trailer?.strip_prefix("x-amz-checksum-"));
+    match sent {
+        None => Err(s3_error!(
+            InvalidRequest,
+            "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* \
+             or x-amz-trailer headers were found."
+        )),
+        Some(sent) if sent != named => Err(s3_error!(
+            InvalidRequest,
+            "Value for x-amz-sdk-checksum-algorithm header is invalid."
+        )),
+        Some(_) => Ok(()),
     }
 }
 
@@ -645,6 +704,56 @@ mod tests {
         );
         assert_eq!(code(None, Some(&same), None).as_deref(), Some("NoSuchKey"));
         assert_eq!(code(None, Some(&any), None).as_deref(), Some("NoSuchKey"));
+    }
+
+    #[test]
+    fn checksum_headers_are_refused_as_s3_refuses_them() {
+        let check = |values: [Option<&str>; 5], named: Option<&str>, trailer: Option<&str>| {
+            check_checksum_headers(&values.map(|v| v.map(str::to_string)), named, trailer)
+                .err()
+                .map(|e| e.message().unwrap_or_default().to_string())
+        };
+        // In ALGORITHMS' order: crc32, crc32c, sha1, sha256, crc64nvme.
+        let crc32 = [Some("NhCmhg=="), None, None, None, None];
+        assert_eq!(check(crc32, None, None), None);
+        assert_eq!(check(crc32, Some("crc32"), None), None);
+        assert_eq!(
+            check([None; 5], Some("crc32"), Some("x-amz-checksum-crc32")),
+            None
+        );
+        assert_eq!(check([None; 5], None, None), None);
+        let other = Some("Value for x-amz-sdk-checksum-algorithm header is invalid.".to_string());
+        assert_eq!(check(crc32, Some("sha256"), None), other);
+        assert_eq!(
+            check([None; 5], Some("crc32"), Some("x-amz-checksum-sha1")),
+            other
+        );
+        assert!(
+            check([None; 5], Some("crc32"), None)
+                .unwrap()
+                .contains("no corresponding")
+        );
+        let two = [
+            Some("NhCmhg=="),
+            None,
+            Some("qvTGHdzF6KLavt4PO0gs2a6pQ00="),
+            None,
+            None,
+        ];
+        assert!(
+            check(two, None, None)
+                .unwrap()
+                .contains("Multiple checksum Types")
+        );
+        for bad in ["abc", "NhCmhg", "NhCmhh==", "AAAAAAAAAAA="] {
+            assert_eq!(
+                check([Some(bad), None, None, None, None], None, None).as_deref(),
+                Some("Value for x-amz-checksum-crc32 header is invalid."),
+                "{bad}"
+            );
+        }
+        let crc64 = [None, None, None, None, Some("AAAAAAAAAAA=")];
+        assert_eq!(check(crc64, Some("crc64nvme"), None), None);
     }
 
     #[test]
