@@ -37,7 +37,11 @@ pub enum ApiError {
     /// Content-MD5 is not the MD5 of the body the proxy received.
     #[error("The Content-MD5 you specified did not match what we received.")]
     BadDigest,
-    #[error("The Content-MD5 you specified is not valid.")]
+    /// An `x-amz-checksum-*` (its algorithm named as S3 names it) is not the
+    /// checksum of the body the proxy received.
+    #[error("The {0} you specified did not match the calculated checksum.")]
+    ChecksumMismatch(&'static str),
+    #[error("The Content-MD5 you specified was invalid.")]
     InvalidDigest,
     #[error("The XML you provided was not well-formed: {0}")]
     MalformedXml(String),
@@ -198,7 +202,7 @@ impl ApiError {
             Self::InvalidStorageClass(_) => "InvalidStorageClass",
             Self::InvalidRequest(_) => "InvalidRequest",
             Self::MalformedXml(_) => "MalformedXML",
-            Self::BadDigest => "BadDigest",
+            Self::BadDigest | Self::ChecksumMismatch(_) => "BadDigest",
             Self::InvalidDigest => "InvalidDigest",
             Self::InvalidBase64 => "InvalidBase64",
             Self::PayloadTooLarge { .. } => "EntityTooLarge",
@@ -427,6 +431,7 @@ mod tests {
             (ApiError::InvalidStorageClass("x".into()), 400),
             (ApiError::InvalidRequest("x".into()), 400),
             (ApiError::BadDigest, 400),
+            (ApiError::ChecksumMismatch("CRC32"), 400),
             (ApiError::InvalidDigest, 400),
             (ApiError::MalformedXml("x".into()), 400),
             (ApiError::InvalidBase64, 400),

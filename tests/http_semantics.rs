@@ -33,7 +33,12 @@ async fn ranges_answer_206_and_unsatisfiable_ones_416() {
         ("bytes= 2 - 4", 206, b"234", Some("bytes 2-4/20")),
         ("bytes= -2", 206, b"ij", Some("bytes 18-19/20")),
         // Past any object's end (and past what s3s parses): to the end.
-        ("bytes=19-99999999999999999999", 206, b"j", Some("bytes 19-19/20")),
+        (
+            "bytes=19-99999999999999999999",
+            206,
+            b"j",
+            Some("bytes 19-19/20"),
+        ),
         ("bytes=99999999999999999999-", 416, b"", None),
     ];
     for (range, status, expected, content_range) in cases {
@@ -232,43 +237,86 @@ async fn content_type_comes_from_the_request_then_the_extension() {
 async fn a_body_that_does_not_match_its_checksum_is_refused() {
     let h = Harness::start().await;
     let bucket = h.new_bucket("sum").await;
-    // Content-MD5 of "hello" is XUFAKrxLKna5cZ2REBfFkg==; of something else, not.
-    let cases = [
-        ("content-md5", "XUFAKrxLKna5cZ2REBfFkg==", 200),
-        ("content-md5", "AAAAAAAAAAAAAAAAAAAAAA==", 400),
-        ("x-amz-checksum-crc32", "NhCmhg==", 200),
-        ("x-amz-checksum-crc32", "AAAAAA==", 400),
+    // Of "hello": Content-MD5 XUFAKrxLKna5cZ2REBfFkg==, CRC32 NhCmhg==,
+    // SHA-256 LPJNul+...CQ=. S3's codes and messages.
+    let sha256 = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+    let other_sha256 = format!("{}=", "A".repeat(43));
+    let (crc32, sdk) = ("x-amz-checksum-crc32", "x-amz-sdk-checksum-algorithm");
+    let md5_mismatch = "The Content-MD5 you specified did not match what we received.";
+    let invalid_sdk = "Value for x-amz-sdk-checksum-algorithm header is invalid.";
+    let cases: Vec<(Vec<(&str, &str)>, u16, &str, &str)> = vec![
         (
-            "x-amz-checksum-sha256",
-            "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=",
+            vec![("content-md5", "XUFAKrxLKna5cZ2REBfFkg==")],
             200,
+            "",
+            "",
         ),
         (
-            "x-amz-checksum-sha256",
-            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            vec![("content-md5", "AAAAAAAAAAAAAAAAAAAAAA==")],
             400,
+            "BadDigest",
+            md5_mismatch,
+        ),
+        (
+            vec![("content-md5", "AAAA")],
+            400,
+            "InvalidDigest",
+            "The Content-MD5 you specified was invalid.",
+        ),
+        (vec![(crc32, "NhCmhg=="), (sdk, "CRC32")], 200, "", ""),
+        (
+            vec![(crc32, "AAAAAA==")],
+            400,
+            "BadDigest",
+            "The CRC32 you specified did not match the calculated checksum.",
+        ),
+        (vec![("x-amz-checksum-sha256", sha256)], 200, "", ""),
+        (
+            vec![("x-amz-checksum-sha256", &other_sha256)],
+            400,
+            "BadDigest",
+            "The SHA256 you specified did not match the calculated checksum.",
+        ),
+        (
+            vec![(crc32, "NhCmhg")],
+            400,
+            "InvalidRequest",
+            "Value for x-amz-checksum-crc32 header is invalid.",
+        ),
+        (
+            vec![(crc32, "NhCmhg=="), (sdk, "SHA256")],
+            400,
+            "InvalidRequest",
+            invalid_sdk,
+        ),
+        (
+            vec![(sdk, "CRC32")],
+            400,
+            "InvalidRequest",
+            "x-amz-sdk-checksum-algorithm specified, but no corresponding",
+        ),
+        (
+            vec![(crc32, "NhCmhg=="), ("x-amz-checksum-sha256", sha256)],
+            400,
+            "InvalidRequest",
+            "Multiple checksum Types are not allowed.",
         ),
     ];
-    for (i, (name, value, status)) in cases.into_iter().enumerate() {
+    for (i, (headers, status, code, message)) in cases.into_iter().enumerate() {
         let key = format!("sum-{i}");
-        let req = HttpRequest::new("PUT", &format!("/{bucket}/{key}"))
-            .header(name, value)
-            .body(b"hello".to_vec());
+        let mut req = HttpRequest::new("PUT", &format!("/{bucket}/{key}")).body(b"hello".to_vec());
+        for (name, value) in &headers {
+            req = req.header(name, value);
+        }
         let out = h.call(req).await;
-        assert_eq!(out.status, status, "{name}: {value}: {}", out.text());
+        assert_eq!(out.status, status, "{headers:?}: {}", out.text());
         if status == 400 {
-            assert!(
-                matches!(
-                    out.code().as_str(),
-                    "BadDigest" | "InvalidDigest" | "XAmzContentChecksumMismatch"
-                ),
-                "{name}: {}",
-                out.text()
-            );
+            assert_eq!(out.code(), code, "{headers:?}: {}", out.text());
+            assert!(out.text().contains(message), "{headers:?}: {}", out.text());
             assert_eq!(
                 h.get(&bucket, &key).await.status,
                 404,
-                "nothing stored for {name}"
+                "nothing stored for {headers:?}"
             );
         }
     }

@@ -42,7 +42,7 @@ const OBJECT_READ_HEADERS: [&str; 8] = [
     "x-amz-checksum-mode",
 ];
 
-const PUT_OBJECT_HEADERS: [&str; 14] = [
+const PUT_OBJECT_HEADERS: [&str; 13] = [
     "if-match",
     "if-none-match",
     "x-amz-acl",
@@ -55,7 +55,7 @@ const PUT_OBJECT_HEADERS: [&str; 14] = [
     SSE_C[0],
     SSE_C[1],
     SSE_C[2],
-    "x-amz-checksum-algorithm",
+    // Which x-amz-checksum-* the client computed (checked against it).
     "x-amz-sdk-checksum-algorithm",
 ];
 

@@ -44,6 +44,36 @@ pub(super) fn object_read(
     })
 }
 
+/// A PUT carries one checksum at most; `x-amz-sdk-checksum-algorithm`, the
+/// algorithm an SDK computed it with, must name that checksum's algorithm.
+/// Refused as S3 refuses them (400 InvalidRequest, S3's messages): the
+/// proxy never sends S3 an algorithm without its checksum (the body is not
+/// aws-chunked, so no trailer can carry it).
+fn sdk_checksum_algorithm(headers: &HeaderMap, checksums: &[Checksum]) -> Result<(), ApiError> {
+    if checksums.len() > 1 {
+        return Err(ApiError::InvalidRequest(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+                .into(),
+        ));
+    }
+    let Some(named) = header(headers, "x-amz-sdk-checksum-algorithm") else {
+        return Ok(());
+    };
+    let Some(checksum) = checksums.first() else {
+        return Err(ApiError::InvalidRequest(
+            "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* \
+             or x-amz-trailer headers were found."
+                .into(),
+        ));
+    };
+    if !named.trim().eq_ignore_ascii_case(checksum.algorithm.name()) {
+        return Err(ApiError::InvalidRequest(
+            "Value for x-amz-sdk-checksum-algorithm header is invalid.".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// SSE-C's three headers: all of them, or none.
 fn customer_key(headers: &HeaderMap) -> Result<Option<CustomerKey>, ApiError> {
     use http::HeaderName;
@@ -140,16 +170,12 @@ pub(super) fn put_object(
             continue;
         }
         let Ok(value) = value.to_str() else { continue };
-        if let Some(algorithm) = name.strip_prefix(CHECKSUM_PREFIX)
-            && algorithm != "algorithm"
-            && algorithm != "type"
-        {
-            checksums.push(Checksum {
-                algorithm: ChecksumAlgorithm::from_name(algorithm)?,
-                value: value.to_string(),
-            });
+        if let Some(algorithm) = name.strip_prefix(CHECKSUM_PREFIX) {
+            let algorithm = ChecksumAlgorithm::from_name(algorithm)?;
+            checksums.push(Checksum::parse(algorithm, value)?);
         }
     }
+    sdk_checksum_algorithm(headers, &checksums)?;
     Ok(PutObject {
         content_type,
         metadata,
@@ -241,7 +267,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-amz-meta-owner", "ana".parse().unwrap());
         headers.insert("x-amz-checksum-crc32", "AAAAAA==".parse().unwrap());
-        headers.insert("x-amz-checksum-algorithm", "CRC32".parse().unwrap());
+        headers.insert("x-amz-sdk-checksum-algorithm", "CRC32".parse().unwrap());
         headers.insert("cache-control", "max-age=60".parse().unwrap());
         let put = put_object(
             "b-1".into(),
@@ -279,6 +305,62 @@ mod tests {
             let put = put_object("b-1".into(), key.into(), &headers, Bytes::new()).unwrap();
             assert_eq!(put.content_type, expected, "{given:?} {key}");
         }
+    }
+
+    #[test]
+    fn checksum_headers_are_refused_as_s3_refuses_them() {
+        let put = |pairs: &[(&'static str, &str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.append(*name, value.parse().unwrap());
+            }
+            put_object(
+                "b-1".into(),
+                "k".into(),
+                &headers,
+                Bytes::from_static(b"hello"),
+            )
+            .err()
+            .map(|e| (e.code().to_string(), e.to_string()))
+        };
+        let refused = |message: &str| Some(("InvalidRequest".to_string(), message.to_string()));
+        let crc32 = ("x-amz-checksum-crc32", "NhCmhg==");
+        let sdk = |name| ("x-amz-sdk-checksum-algorithm", name);
+        assert_eq!(put(&[crc32]), None);
+        assert_eq!(put(&[crc32, sdk("CRC32")]), None);
+        assert_eq!(put(&[crc32, sdk("crc32")]), None, "the name in any case");
+        let other = refused("Value for x-amz-sdk-checksum-algorithm header is invalid.");
+        assert_eq!(put(&[crc32, sdk("SHA256")]), other);
+        assert_eq!(put(&[crc32, sdk("MD5")]), other);
+        assert_eq!(
+            put(&[sdk("CRC32")]),
+            refused(
+                "x-amz-sdk-checksum-algorithm specified, but no corresponding \
+                 x-amz-checksum-* or x-amz-trailer headers were found."
+            )
+        );
+        assert_eq!(
+            put(&[
+                crc32,
+                ("x-amz-checksum-sha1", "qvTGHdzF6KLavt4PO0gs2a6pQ00=")
+            ]),
+            refused(
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+            )
+        );
+        for value in ["abc", "NhCmhg", "NhCmhh==", "NhCmhgAA", "AAAAAAAA", ""] {
+            assert_eq!(
+                put(&[("x-amz-checksum-crc32", value)]),
+                refused("Value for x-amz-checksum-crc32 header is invalid."),
+                "{value:?}"
+            );
+        }
+        let sha256 = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ";
+        assert_eq!(
+            put(&[("x-amz-checksum-sha256", sha256)]),
+            refused("Value for x-amz-checksum-sha256 header is invalid."),
+            "unpadded"
+        );
     }
 
     #[test]

@@ -28,7 +28,8 @@ What they do, and why each is not a loosening of the checks:
   `x-amz-checksum-sha256` that does not match the body is rightly refused
   (400 BadDigest); a schema cannot say "the MD5 of the body", so a well-formed
   value is replaced by the body's real digest. Malformed values (negative
-  tests) are left as generated and must be refused.
+  tests) are left as generated and must be refused. In a positive case an
+  `x-amz-sdk-checksum-algorithm` names the SHA-256 sent with it.
 - `Accept: application/json` in about a third of the requests that send an
   Accept header, so the JSON twins of the documents are checked as well.
 - Relations between parameters that OpenAPI 3.0 cannot state (before_call,
@@ -367,6 +368,14 @@ def _fix_checksums(case, headers, positive):
     names = {name.lower(): name for name in headers}
     md5 = names.get("content-md5")
     sha = names.get("x-amz-checksum-sha256")
+    sdk = names.get("x-amz-sdk-checksum-algorithm")
+    if positive and sdk is not None:
+        # It names the request's one checksum: S3 refuses it alone or
+        # naming another algorithm (400 InvalidRequest).
+        headers[sdk] = "SHA256"
+        if sha is None:
+            sha = "x-amz-checksum-sha256"
+            headers[sha] = ""
     # In a positive case every checksum is made right (the coverage phase
     # sends short values such as `0` as "valid" despite the pattern); in a
     # negative one only the well-formed ones, so malformed ones are still sent.
