@@ -244,7 +244,9 @@ async fn a_body_that_does_not_match_its_checksum_is_refused() {
     let (crc32, sdk) = ("x-amz-checksum-crc32", "x-amz-sdk-checksum-algorithm");
     let md5_mismatch = "The Content-MD5 you specified did not match what we received.";
     let invalid_sdk = "Value for x-amz-sdk-checksum-algorithm header is invalid.";
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str, &str)> = vec![
+    // (headers, status, code, words of the message)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("content-md5", "XUFAKrxLKna5cZ2REBfFkg==")],
             200,
