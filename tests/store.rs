@@ -771,6 +771,20 @@ async fn buckets_remember_their_location() {
         .await
         .unwrap();
     c.create_bucket().bucket("at-home").send().await.unwrap();
+    // S3's us-east-1 endpoint refuses its own region named in the body.
+    let named_home = c
+        .create_bucket()
+        .bucket("named-home")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from("us-east-1"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(named_home.meta().code(), Some("InvalidLocationConstraint"));
     let out = c
         .get_bucket_location()
         .bucket("in-paris")

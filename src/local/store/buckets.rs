@@ -50,6 +50,14 @@ impl LocalStore {
             .and_then(|c| c.location_constraint)
             .map(|l| l.as_str().to_string())
             .filter(|l| !l.is_empty());
+        // The store answers as S3's us-east-1 endpoint: any other region
+        // may be named, us-east-1 itself only by naming none.
+        if location.as_deref() == Some(crate::local::server::LOCAL_REGION) {
+            return Err(s3_error!(
+                InvalidLocationConstraint,
+                "The specified location-constraint is not valid"
+            ));
+        }
         let name = bucket.clone();
         self.blocking(move |s| {
             s.db.write(|tx| {
