@@ -112,8 +112,16 @@ impl Backend {
     }
 }
 
+/// A listing's time as S3 writes it: always three digits of milliseconds
+/// (`2009-10-12T17:50:30.000Z`), which smithy's format trims (`30Z`,
+/// `30.12Z`), and strict readers of S3's documents do not take.
 fn iso8601(t: &DateTime) -> String {
-    t.fmt(DateTimeFormat::DateTime).unwrap_or_default()
+    let whole = DateTime::from_secs(t.secs());
+    let whole = whole.fmt(DateTimeFormat::DateTime).unwrap_or_default();
+    match whole.strip_suffix('Z') {
+        Some(seconds) => format!("{seconds}.{:03}Z", t.subsec_nanos() / 1_000_000),
+        None => whole,
+    }
 }
 
 fn http_date_string(t: &DateTime) -> String {
@@ -200,5 +208,35 @@ impl HttpConnector for DateConnector {
             }
             Ok(response)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_times_carry_milliseconds_as_s3_writes_them() {
+        let cases = [
+            (
+                DateTime::from_secs(1_255_369_830),
+                "2009-10-12T17:50:30.000Z",
+            ),
+            (
+                DateTime::from_millis(1_255_369_830_120),
+                "2009-10-12T17:50:30.120Z",
+            ),
+            (
+                DateTime::from_millis(1_255_369_830_007),
+                "2009-10-12T17:50:30.007Z",
+            ),
+            (
+                DateTime::from_secs_and_nanos(1_255_369_830, 999_999_999),
+                "2009-10-12T17:50:30.999Z",
+            ),
+        ];
+        for (time, expected) in cases {
+            assert_eq!(iso8601(&time), expected);
+        }
     }
 }
