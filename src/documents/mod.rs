@@ -55,7 +55,7 @@ pub fn xml_carriable(mut list: ObjectList) -> ObjectList {
     if values.into_iter().all(xml_safe) {
         return list;
     }
-    let encode = |s: &mut String| *s = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+    let encode = |s: &mut String| *s = url_encode(s);
     for entry in &mut list.contents {
         encode(&mut entry.key);
     }
@@ -65,6 +65,25 @@ pub fn xml_carriable(mut list: ObjectList) -> ObjectList {
     }
     list.encoding_type = Some("url".into());
     list
+}
+
+/// A listing's value as S3 writes it under `encoding-type=url`: letters,
+/// digits, `-_.*` and `/` as they are, a space as `+` (so a literal `+` is
+/// `%2B`), every other byte of the UTF-8 as `%XX`. Observed of S3: `a b.txt`
+/// is `a+b.txt`, `한글/x.txt` is `%ED%95%9C%EA%B8%80/x.txt`; SDKs decode
+/// it form-style (botocore's `unquote_plus`, Java's `URLDecoder`).
+pub fn url_encode(value: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const KEPT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'*')
+        .remove(b'/');
+    // `%` itself is encoded, so every `%20` written is a space.
+    utf8_percent_encode(value, KEPT)
+        .to_string()
+        .replace("%20", "+")
 }
 
 /// How a document is written.
@@ -556,6 +575,22 @@ mod tests {
     }
 
     #[test]
+    fn values_are_url_encoded_as_s3_encodes_them() {
+        let cases = [
+            ("a b.txt", "a+b.txt"),
+            ("a+b.txt", "a%2Bb.txt"),
+            ("100%.csv", "100%25.csv"),
+            ("한글/x.txt", "%ED%95%9C%EA%B8%80/x.txt"),
+            ("run books/x.txt", "run+books/x.txt"),
+            ("a-b_c.d*e~f", "a-b_c.d*e%7Ef"),
+            ("ctl\u{1e}%20", "ctl%1E%2520"),
+        ];
+        for (value, encoded) in cases {
+            assert_eq!(url_encode(value), encoded, "{value:?}");
+        }
+    }
+
+    #[test]
     fn keys_xml_cannot_carry_go_url_encoded_as_s3_sends_them() {
         let list = ObjectList {
             name: "b-1".into(),
@@ -578,7 +613,7 @@ mod tests {
         });
         assert!(xml.contains("<Key>ctl%1Echar</Key><"), "{xml}");
         assert!(xml.contains("<Key>a+b%2Bc</Key>"), "{xml}");
-        assert!(xml.contains("<Delimiter>%2F</Delimiter>"), "{xml}");
+        assert!(xml.contains("<Delimiter>/</Delimiter>"), "{xml}");
         assert!(xml.contains("<EncodingType>url</EncodingType>"), "{xml}");
         let plain = ObjectList {
             contents: vec![list.contents[1].clone()],

@@ -162,15 +162,10 @@ impl Names {
         }
     }
 
+    /// A listed value, URL-encoded as S3 encodes it when asked.
     fn name(&self, s: String) -> String {
-        const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-            .remove(b'/')
-            .remove(b'-')
-            .remove(b'_')
-            .remove(b'.')
-            .remove(b'~');
         if self.url {
-            percent_encoding::utf8_percent_encode(&s, SET).to_string()
+            crate::documents::url_encode(&s)
         } else {
             s
         }
