@@ -196,6 +196,7 @@ impl App {
         let html = self.config.html_index
             && req.method == Method::GET
             && html::wants_html(neg.accept.as_deref());
+        policy::payload_hash(&req.headers, &req.body)?;
         let path =
             PathSource::of_event(req.resource.as_deref(), &req.path_parameters, &req.raw_path);
         let mut op: Operation =

@@ -242,6 +242,9 @@ async fn a_body_that_does_not_match_its_checksum_is_refused() {
     let sha256 = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
     let other_sha256 = format!("{}=", "A".repeat(43));
     let (crc32, sdk) = ("x-amz-checksum-crc32", "x-amz-sdk-checksum-algorithm");
+    let payload = "x-amz-content-sha256";
+    let hello_hex = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    let empty_hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     let md5_mismatch = "The Content-MD5 you specified did not match what we received.";
     let invalid_sdk = "Value for x-amz-sdk-checksum-algorithm header is invalid.";
     // (headers, status, code, words of the message)
@@ -302,6 +305,21 @@ async fn a_body_that_does_not_match_its_checksum_is_refused() {
             400,
             "InvalidRequest",
             "Multiple checksum Types are not allowed.",
+        ),
+        // SigV4's payload hash, hex: checked against the body as S3 checks it.
+        (vec![(payload, hello_hex)], 200, "", ""),
+        (vec![(payload, "UNSIGNED-PAYLOAD")], 200, "", ""),
+        (
+            vec![(payload, empty_hex)],
+            400,
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ),
+        (
+            vec![(payload, "GIBBERISH")],
+            400,
+            "InvalidArgument",
+            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD",
         ),
     ];
     for (i, (headers, status, code, message)) in cases.into_iter().enumerate() {

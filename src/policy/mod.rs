@@ -17,7 +17,7 @@ use http::HeaderMap;
 
 mod supported;
 
-pub use supported::{s3_header_taken, supported};
+pub use supported::{payload_hash, s3_header_taken, supported};
 
 /// Refuses what the configuration does not allow. `upload_path` (the
 /// request's stage-relative path) goes into the 413 answer, which says

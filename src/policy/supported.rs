@@ -214,6 +214,48 @@ const S3_PARAMETERS: &[&str] = &[
     "website",
 ];
 
+/// `x-amz-content-sha256` as S3 reads it: `UNSIGNED-PAYLOAD`, the hex
+/// SHA-256 of the body (checked against the body the API received: a
+/// client that hashed its payload is told when the bytes changed on the
+/// way, 400 XAmzContentSHA256Mismatch), or a streaming mode (refused by
+/// [`supported`]); any other value is S3's 400 InvalidArgument.
+pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    let Some(value) = headers.get("x-amz-content-sha256") else {
+        return Ok(());
+    };
+    let value = value.to_str().unwrap_or_default().trim();
+    if value == "UNSIGNED-PAYLOAD" || value.starts_with("STREAMING-") {
+        return Ok(());
+    }
+    let hex = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex {
+        return Err(ApiError::InvalidArgument(
+            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, \
+             STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, \
+             STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, \
+             STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value."
+                .into(),
+        ));
+    }
+    let mut sha256 = aws_smithy_checksums::ChecksumAlgorithm::Sha256.into_impl();
+    sha256.update(body);
+    let computed: String = sha256
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if !computed.eq_ignore_ascii_case(value) {
+        return Err(ApiError::S3 {
+            status: 400,
+            code: "XAmzContentSHA256Mismatch".into(),
+            message: "The provided 'x-amz-content-sha256' header does not match what was computed."
+                .into(),
+            request_id: None,
+        });
+    }
+    Ok(())
+}
+
 /// Refuses, before any call to S3, what the operation does not implement:
 /// an S3 sub-resource or parameter (501 NotImplemented, naming it), any
 /// other query parameter (400 InvalidArgument), an `x-amz-*` or

@@ -333,3 +333,37 @@ fn what_an_operation_does_not_implement_is_refused() {
         );
     }
 }
+
+#[test]
+fn a_payload_hash_is_checked_against_the_body_as_s3_checks_it() {
+    // SHA-256 of "hello" and of nothing.
+    let hello = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let check = |value: Option<&str>, body: &[u8]| {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = value {
+            headers.insert("x-amz-content-sha256", value.parse().unwrap());
+        }
+        payload_hash(&headers, body)
+            .err()
+            .map(|e| e.code().to_string())
+    };
+    assert_eq!(check(None, b"hello"), None);
+    assert_eq!(check(Some(hello), b"hello"), None);
+    assert_eq!(check(Some(empty), b""), None);
+    assert_eq!(check(Some("UNSIGNED-PAYLOAD"), b"hello"), None);
+    assert_eq!(check(Some(&hello.to_uppercase()), b"hello"), None);
+    let mismatch = Some("XAmzContentSHA256Mismatch".to_string());
+    assert_eq!(check(Some(empty), b"hello"), mismatch);
+    assert_eq!(check(Some(hello), b"hellO"), mismatch);
+    let invalid = Some("InvalidArgument".to_string());
+    for value in [
+        "GIBBERISH",
+        &hello[1..],
+        &format!("{hello}0"),
+        "unsigned-payload",
+        "",
+    ] {
+        assert_eq!(check(Some(value), b"hello"), invalid, "{value:?}");
+    }
+}
