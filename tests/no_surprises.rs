@@ -307,6 +307,30 @@ async fn tags_and_non_ascii_metadata_are_stored() {
         (400, "InvalidStorageClass")
     );
     assert_eq!(body_of(&h, &bucket, "k.txt").await, (200, b"y".to_vec()));
+    // S3 keeps 2 KB of user metadata (names and values): more is refused,
+    // the object unchanged; exactly 2 KB is stored.
+    let out = h
+        .call(
+            req("PUT", &format!("/{bucket}/k.txt"))
+                .header("x-amz-meta-ab", &"v".repeat(2047))
+                .body("w"),
+        )
+        .await;
+    assert_eq!(
+        (out.status, out.code().as_str()),
+        (400, "MetadataTooLarge"),
+        "{}",
+        out.text()
+    );
+    assert_eq!(body_of(&h, &bucket, "k.txt").await, (200, b"y".to_vec()));
+    let out = h
+        .call(
+            req("PUT", &format!("/{bucket}/k.txt"))
+                .header("x-amz-meta-ab", &"v".repeat(2046))
+                .body("w"),
+        )
+        .await;
+    assert_eq!(out.status, 200, "{}", out.text());
     h.cleanup().await;
 }
 

@@ -324,6 +324,38 @@ async fn concurrent_create_only_puts_have_exactly_one_winner() {
 }
 
 #[tokio::test]
+async fn user_metadata_is_kept_up_to_s3s_2_kb() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("meta").send().await.unwrap();
+    // Names and values, in bytes: 2 + 2046 is S3's 2 KB, one more is not.
+    let put = |value: String| {
+        c.put_object()
+            .bucket("meta")
+            .key("k")
+            .metadata("ab", value)
+            .body(b"x".to_vec().into())
+            .send()
+    };
+    put("v".repeat(2046)).await.unwrap();
+    let refused = put("v".repeat(2047))
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(refused.meta().code(), Some("MetadataTooLarge"));
+    let upload = c
+        .create_multipart_upload()
+        .bucket("meta")
+        .key("big")
+        .metadata("ab", "v".repeat(2047))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(upload.meta().code(), Some("MetadataTooLarge"));
+}
+
+#[tokio::test]
 async fn put_honours_if_match() {
     let s = store().await;
     let c = &s.client;

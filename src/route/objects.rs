@@ -44,6 +44,26 @@ pub(super) fn object_read(
     })
 }
 
+/// S3 keeps at most 2 KB of user metadata, counted as the bytes of every
+/// name (after `x-amz-meta-`) and value it is sent (a non-ASCII value as
+/// its RFC 2047 form): more is its 400 MetadataTooLarge.
+fn metadata_size(metadata: &[(String, String)]) -> Result<(), ApiError> {
+    const MAX_METADATA_BYTES: usize = 2048;
+    let size: usize = metadata
+        .iter()
+        .map(|(name, value)| name.len() + value.len())
+        .sum();
+    if size > MAX_METADATA_BYTES {
+        return Err(ApiError::S3 {
+            status: 400,
+            code: "MetadataTooLarge".into(),
+            message: "Your metadata headers exceed the maximum allowed metadata size".into(),
+            request_id: None,
+        });
+    }
+    Ok(())
+}
+
 /// A PUT carries one checksum at most; `x-amz-sdk-checksum-algorithm`, the
 /// algorithm an SDK computed it with, must name that checksum's algorithm.
 /// Refused as S3 refuses them (400 InvalidRequest, S3's messages): the
@@ -176,6 +196,7 @@ pub(super) fn put_object(
         }
     }
     sdk_checksum_algorithm(headers, &checksums)?;
+    metadata_size(&metadata)?;
     Ok(PutObject {
         content_type,
         metadata,
@@ -305,6 +326,31 @@ mod tests {
             let put = put_object("b-1".into(), key.into(), &headers, Bytes::new()).unwrap();
             assert_eq!(put.content_type, expected, "{given:?} {key}");
         }
+    }
+
+    #[test]
+    fn user_metadata_over_2_kb_is_refused_as_s3_refuses_it() {
+        let put = |pairs: &[(&str, String)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                let name = http::HeaderName::from_bytes(format!("x-amz-meta-{name}").as_bytes());
+                headers.append(name.unwrap(), value.parse().unwrap());
+            }
+            put_object("b-1".into(), "k".into(), &headers, Bytes::new())
+                .err()
+                .map(|e| e.code().to_string())
+        };
+        let too_large = Some("MetadataTooLarge".to_string());
+        // Names and values together, in bytes: 2 + 2046 fits, 2 + 2047 not.
+        assert_eq!(put(&[("ab", "v".repeat(2046))]), None);
+        assert_eq!(put(&[("ab", "v".repeat(2047))]), too_large);
+        assert_eq!(
+            put(&[("a", "v".repeat(1000)), ("b", "v".repeat(1047))]),
+            too_large
+        );
+        // A non-ASCII value counts as S3 receives it, RFC 2047 encoded:
+        // 1600 bytes of UTF-8 are 2146 bytes sent.
+        assert_eq!(put(&[("a", "é".repeat(800))]), too_large);
     }
 
     #[test]

@@ -77,6 +77,7 @@ impl LocalStore {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let input = req.input;
         super::objects::refuse_unkept!(input)?;
+        super::rules::check_metadata(input.metadata.as_ref())?;
         let encryption = super::extras::for_write(
             input.server_side_encryption.as_ref(),
             input.ssekms_key_id.as_deref(),
