@@ -356,6 +356,52 @@ async fn user_metadata_is_kept_up_to_s3s_2_kb() {
 }
 
 #[tokio::test]
+async fn buckets_have_acls_disabled_as_s3s_new_buckets_do() {
+    use aws_sdk_s3::types::{BucketCannedAcl, ObjectCannedAcl};
+    let s = store().await;
+    let c = &s.client;
+    let create = |name: &'static str, acl| c.create_bucket().bucket(name).acl(acl).send();
+    create("acl-private", BucketCannedAcl::Private)
+        .await
+        .unwrap();
+    let public = create("acl-public", BucketCannedAcl::PublicRead)
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(
+        public.meta().code(),
+        Some("InvalidBucketAclWithObjectOwnership")
+    );
+    let put = |acl| {
+        c.put_object()
+            .bucket("acl-private")
+            .key("k")
+            .acl(acl)
+            .body(b"x".to_vec().into())
+            .send()
+    };
+    put(ObjectCannedAcl::BucketOwnerFullControl).await.unwrap();
+    for acl in [ObjectCannedAcl::PublicRead, ObjectCannedAcl::Private] {
+        let refused = put(acl.clone()).await.unwrap_err().into_service_error();
+        assert_eq!(
+            refused.meta().code(),
+            Some("AccessControlListNotSupported"),
+            "{acl:?}"
+        );
+    }
+    let upload = c
+        .create_multipart_upload()
+        .bucket("acl-private")
+        .key("big")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(upload.meta().code(), Some("AccessControlListNotSupported"));
+}
+
+#[tokio::test]
 async fn put_honours_if_match() {
     let s = store().await;
     let c = &s.client;

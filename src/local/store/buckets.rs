@@ -43,6 +43,7 @@ impl LocalStore {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
+        super::rules::check_bucket_acl(req.input.acl.as_ref())?;
         let bucket = req.input.bucket;
         let location = req
             .input

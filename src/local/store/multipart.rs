@@ -78,6 +78,7 @@ impl LocalStore {
         let input = req.input;
         super::objects::refuse_unkept!(input)?;
         super::rules::check_metadata(input.metadata.as_ref())?;
+        super::rules::check_object_acl(input.acl.as_ref())?;
         let encryption = super::extras::for_write(
             input.server_side_encryption.as_ref(),
             input.ssekms_key_id.as_deref(),

@@ -12,9 +12,9 @@ use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 use std::io::{Read, Seek, SeekFrom};
 
 pub(super) use super::rules::{
-    ALGORITHMS, Conditions, attrs_of, check_metadata, check_write, checksums_of, customer_key,
-    echo_checksums, echo_encryption, evaluate, expires_of, hex, receive_body, refuse_unkept,
-    storage_class,
+    ALGORITHMS, Conditions, attrs_of, check_metadata, check_object_acl, check_write, checksums_of,
+    customer_key, echo_checksums, echo_encryption, evaluate, expires_of, hex, receive_body,
+    refuse_unkept, storage_class,
 };
 
 /// Bodies up to this size are read in the call that finds them (one trip to
@@ -205,6 +205,7 @@ impl LocalStore {
         let input = req.input;
         refuse_unkept!(input)?;
         check_metadata(input.metadata.as_ref())?;
+        check_object_acl(input.acl.as_ref())?;
         let encryption = super::extras::for_write(
             input.server_side_encryption.as_ref(),
             input.ssekms_key_id.as_deref(),
@@ -450,6 +451,7 @@ impl LocalStore {
         no_sse_c(input.sse_customer_algorithm.as_deref())?;
         refuse_unkept!(input)?;
         check_metadata(input.metadata.as_ref())?;
+        check_object_acl(input.acl.as_ref())?;
         let class = storage_class(input.storage_class.as_ref())?;
         let replace = input
             .metadata_directive

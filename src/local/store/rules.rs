@@ -165,6 +165,33 @@ pub fn attrs_of(
     }
 }
 
+/// A new S3 bucket has ACLs disabled (Object Ownership BucketOwnerEnforced,
+/// S3's default since April 2023), and so has every local bucket: a write
+/// takes no canned ACL but `bucket-owner-full-control` ("only accept PUT
+/// requests that don't specify an ACL or ... specify bucket owner full
+/// control ACLs"); others are 400 AccessControlListNotSupported.
+pub fn check_object_acl(acl: Option<&ObjectCannedACL>) -> S3Result<()> {
+    match acl.map(ObjectCannedACL::as_str) {
+        None | Some(ObjectCannedACL::BUCKET_OWNER_FULL_CONTROL) => Ok(()),
+        Some(_) => Err(s3_error!(
+            AccessControlListNotSupported,
+            "The bucket does not allow ACLs"
+        )),
+    }
+}
+
+/// CreateBucket under that default takes `private` and no ACL that grants
+/// anyone else (400 InvalidBucketAclWithObjectOwnership).
+pub fn check_bucket_acl(acl: Option<&BucketCannedACL>) -> S3Result<()> {
+    match acl.map(BucketCannedACL::as_str) {
+        None | Some(BucketCannedACL::PRIVATE) => Ok(()),
+        Some(_) => Err(s3_error!(
+            InvalidBucketAclWithObjectOwnership,
+            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+        )),
+    }
+}
+
 /// S3's limit on user metadata: the bytes of every name (after
 /// `x-amz-meta-`) and value, 2 KB in all.
 pub const MAX_METADATA_BYTES: usize = 2048;
@@ -459,10 +486,10 @@ fn body_error(e: s3s::StdError) -> S3Error {
 }
 
 /// Features of a write the store does not keep (website redirects, object
-/// lock, ACL grants) are refused, never ignored (a canned ACL is accepted:
-/// every object belongs to the one local owner; a KMS encryption context is
-/// accepted with aws:kms, which the store records as a label and does not
-/// run through any KMS).
+/// lock, ACL grants) are refused, never ignored (a canned ACL is answered
+/// as a bucket with ACLs disabled answers it, [`check_object_acl`]; a KMS
+/// encryption context is accepted with aws:kms, which the store records as
+/// a label and does not run through any KMS).
 macro_rules! refuse_unkept {
     ($input:expr) => {{
         let unkept: [(&str, bool); 4] = [
