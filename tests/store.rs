@@ -356,6 +356,29 @@ async fn user_metadata_is_kept_up_to_s3s_2_kb() {
 }
 
 #[tokio::test]
+async fn listings_are_url_encoded_in_s3s_form_when_asked() {
+    use aws_sdk_s3::types::EncodingType;
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("enc").send().await.unwrap();
+    for key in ["sp ace+plus/é~", "a-b_c.d*e"] {
+        let put = c.put_object().bucket("enc").key(key);
+        put.body(b"x".to_vec().into()).send().await.unwrap();
+    }
+    let out = c
+        .list_objects_v2()
+        .bucket("enc")
+        .encoding_type(EncodingType::Url)
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
+    // `/` kept, a space as `+`, `+` escaped (as S3 is observed to write
+    // them), `~` escaped (as Java's URLEncoder writes it).
+    assert_eq!(keys, ["a-b_c.d*e", "sp+ace%2Bplus/%C3%A9%7E"]);
+}
+
+#[tokio::test]
 async fn buckets_have_acls_disabled_as_s3s_new_buckets_do() {
     use aws_sdk_s3::types::{BucketCannedAcl, ObjectCannedAcl};
     let s = store().await;
