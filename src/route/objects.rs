@@ -190,8 +190,11 @@ pub(super) fn put_object(
             continue;
         }
         let Ok(value) = value.to_str() else { continue };
-        if let Some(algorithm) = name.strip_prefix(CHECKSUM_PREFIX) {
-            let algorithm = ChecksumAlgorithm::from_name(algorithm)?;
+        // The checksums the proxy verifies; any other `x-amz-checksum-*`
+        // (S3's newer SHA512, MD5 and XXHASH ones, CreateMultipartUpload's
+        // `-algorithm` and `-type`) is refused by policy, 501, naming it.
+        let algorithm = name.strip_prefix(CHECKSUM_PREFIX);
+        if let Some(algorithm) = algorithm.and_then(ChecksumAlgorithm::from_name) {
             checksums.push(Checksum::parse(algorithm, value)?);
         }
     }

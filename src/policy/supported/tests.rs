@@ -215,6 +215,36 @@ fn what_an_operation_does_not_implement_is_refused() {
             vec![("content-encoding", "aws-chunked")],
             Some("NotImplemented"),
         ),
+        // CreateMultipartUpload's checksum headers, not PutObject's; S3's
+        // newer checksums (SHA512, MD5, XXHASH), which the proxy does not verify.
+        (
+            "PUT",
+            "/b-1/k",
+            vec![],
+            vec![("x-amz-checksum-algorithm", "CRC32")],
+            Some("NotImplemented"),
+        ),
+        (
+            "PUT",
+            "/b-1/k",
+            vec![],
+            vec![("x-amz-checksum-type", "FULL_OBJECT")],
+            Some("NotImplemented"),
+        ),
+        (
+            "PUT",
+            "/b-1/k",
+            vec![],
+            vec![("x-amz-checksum-md5", "XUFAKrxLKna5cZ2REBfFkg==")],
+            Some("NotImplemented"),
+        ),
+        (
+            "PUT",
+            "/b-1/k",
+            vec![],
+            vec![("x-amz-checksum-xxhash64", "AAAAAAAAAAA=")],
+            Some("NotImplemented"),
+        ),
         (
             "PUT",
             "/b-1/k",
