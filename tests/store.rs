@@ -356,6 +356,27 @@ async fn user_metadata_is_kept_up_to_s3s_2_kb() {
 }
 
 #[tokio::test]
+async fn checksums_the_store_does_not_keep_are_refused() {
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("sums").send().await.unwrap();
+    // MD5 of "hello", as S3's newer x-amz-checksum-md5 carries it.
+    let refused = c
+        .put_object()
+        .bucket("sums")
+        .key("k")
+        .checksum_md5("XUFAKrxLKna5cZ2REBfFkg==")
+        .body(b"hello".to_vec().into())
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(refused.meta().code(), Some("NotImplemented"));
+    let listed = c.list_objects_v2().bucket("sums").send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(0), "nothing stored");
+}
+
+#[tokio::test]
 async fn listings_are_url_encoded_in_s3s_form_when_asked() {
     use aws_sdk_s3::types::EncodingType;
     let s = store().await;
