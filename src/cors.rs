@@ -46,7 +46,14 @@ pub const EXPOSE_HEADERS: &str = "ETag, Content-Range, Content-Length, Last-Modi
      Accept-Ranges, Content-Disposition, Content-Encoding, Timestamp, Allow, Retry-After, \
      x-amz-request-id, x-amz-version-id, x-amz-storage-class, x-amz-checksum-crc32, \
      x-amz-checksum-crc32c, x-amz-checksum-crc64nvme, x-amz-checksum-sha1, \
-     x-amz-checksum-sha256, x-amzn-RequestId";
+     x-amz-checksum-sha256, x-amz-checksum-type, x-amz-tagging-count, \
+     x-amz-server-side-encryption, x-amz-server-side-encryption-aws-kms-key-id, \
+     x-amz-server-side-encryption-bucket-key-enabled, \
+     x-amz-server-side-encryption-customer-algorithm, \
+     x-amz-server-side-encryption-customer-key-md5, x-amz-expiration, x-amz-restore, \
+     x-amz-archive-status, x-amz-replication-status, x-amz-object-lock-mode, \
+     x-amz-object-lock-retain-until-date, x-amz-object-lock-legal-hold, \
+     x-amz-website-redirect-location, x-amz-missing-meta, x-amzn-RequestId";
 
 /// Origins allowed to call the API from a browser.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -131,6 +131,12 @@ pub struct ObjectMeta {
     pub checksums: Vec<(&'static str, String)>,
     /// How many tags the object has (`x-amz-tagging-count`).
     pub tag_count: Option<i32>,
+    /// `(header name, value)` of what S3 answered of the object's life and
+    /// protection: `x-amz-expiration`, `x-amz-restore`,
+    /// `x-amz-archive-status` (HEAD), `x-amz-replication-status`,
+    /// `x-amz-object-lock-*`, `x-amz-website-redirect-location`,
+    /// `x-amz-missing-meta`.
+    pub state: Vec<(&'static str, String)>,
 }
 
 /// How S3 says an object is encrypted: the `x-amz-server-side-encryption*`

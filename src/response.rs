@@ -317,7 +317,7 @@ impl ResponseParts {
             self.header("x-amz-tagging-count", &count.to_string());
         }
         self.encryption_headers(&meta.encryption);
-        for (name, value) in &meta.checksums {
+        for (name, value) in meta.checksums.iter().chain(&meta.state) {
             self.header(name, value);
         }
         for (name, value) in &meta.metadata {

@@ -316,3 +316,58 @@ async fn a_body_that_fails_its_checksum_is_a_502_saying_so() {
     assert_eq!(out.code(), "BadGateway");
     assert!(out.text().contains("corrupted body"), "{}", out.text());
 }
+
+/// What S3 says of an object's life and protection (lifecycle expiry, a
+/// Glacier restore, archive tiers, replication, object lock, a website
+/// redirect, metadata it could not carry) reaches the client, on GET and
+/// HEAD, as S3 answered it.
+#[tokio::test]
+async fn the_objects_life_and_protection_headers_are_answered() {
+    let state = [
+        (
+            "x-amz-expiration",
+            "expiry-date=\"Fri, 23 Dec 2026 00:00:00 GMT\", rule-id=\"old\"",
+        ),
+        (
+            "x-amz-restore",
+            "ongoing-request=\"false\", expiry-date=\"Fri, 21 Dec 2026 00:00:00 GMT\"",
+        ),
+        ("x-amz-replication-status", "COMPLETED"),
+        ("x-amz-object-lock-mode", "GOVERNANCE"),
+        (
+            "x-amz-object-lock-retain-until-date",
+            "2027-01-01T00:00:00.000Z",
+        ),
+        ("x-amz-object-lock-legal-hold", "ON"),
+        ("x-amz-website-redirect-location", "/elsewhere"),
+        ("x-amz-missing-meta", "2"),
+        // With x-amz-checksum-mode, the checksum's type beside its value.
+        ("x-amz-checksum-crc32", "NhCmhg=="),
+        ("x-amz-checksum-type", "FULL_OBJECT"),
+    ];
+    let headers: String = state.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-amz-request-id: REQ9\r\n\
+         x-amz-archive-status: DEEP_ARCHIVE_ACCESS\r\n{headers}etag: \"e\"\r\n\
+         content-length: 5\r\nconnection: close\r\n\r\nhello"
+    );
+    let server = canned(response).await;
+    let app = app_for(&format!("http://{}", server.addr), Duration::from_secs(5));
+    for method in ["GET", "HEAD"] {
+        let req = HttpRequest::new(method, "/bucket/key").header("x-amz-checksum-mode", "ENABLED");
+        let out = call(app.clone(), req).await;
+        assert_eq!(out.status, 200, "{method}: {}", out.text());
+        for (name, value) in state {
+            assert_eq!(out.header(name), Some(value), "{method} {name}");
+        }
+        // The archive tier is HeadObject's (GetObject of such an object is
+        // S3's 403 InvalidObjectState).
+        let archived = (method == "HEAD").then_some("DEEP_ARCHIVE_ACCESS");
+        assert_eq!(out.header("x-amz-archive-status"), archived, "{method}");
+    }
+    // Without x-amz-checksum-mode neither the checksum nor its type.
+    let out = call(app, HttpRequest::new("GET", "/bucket/key")).await;
+    assert_eq!(out.header("x-amz-checksum-type"), None);
+    assert_eq!(out.header("x-amz-checksum-crc32"), None);
+    assert_eq!(out.header("x-amz-restore"), Some(state[1].1));
+}

@@ -2,7 +2,7 @@
 //! to inline), HeadObject, PutObject, DeleteObject.
 
 use super::object_body::{ObjectBody, ObjectGet};
-use super::{Backend, http_date, http_date_string, with_date};
+use super::{Backend, http_date, http_date_string, iso8601, with_date};
 use crate::error::ApiError;
 use crate::operation::{ByteRange, ChecksumAlgorithm, ObjectRead, PutObject, ResponseOverrides};
 use crate::outcome::{EncryptionHeaders, ObjectMeta, Outcome, Stored};
@@ -37,7 +37,51 @@ macro_rules! object_meta {
             encryption: encryption_headers!($out),
             checksums: checksums!($out),
             tag_count: $out.tag_count,
+            state: object_state!($out),
         }
+    };
+}
+
+/// What an output says of the object's life and protection, as headers.
+macro_rules! object_state {
+    ($out:expr) => {
+        [
+            ("x-amz-expiration", $out.expiration.clone()),
+            ("x-amz-restore", $out.restore.clone()),
+            (
+                "x-amz-replication-status",
+                $out.replication_status
+                    .as_ref()
+                    .map(|s| s.as_str().to_string()),
+            ),
+            (
+                "x-amz-object-lock-mode",
+                $out.object_lock_mode
+                    .as_ref()
+                    .map(|m| m.as_str().to_string()),
+            ),
+            (
+                "x-amz-object-lock-retain-until-date",
+                $out.object_lock_retain_until_date.as_ref().map(iso8601),
+            ),
+            (
+                "x-amz-object-lock-legal-hold",
+                $out.object_lock_legal_hold_status
+                    .as_ref()
+                    .map(|s| s.as_str().to_string()),
+            ),
+            (
+                "x-amz-website-redirect-location",
+                $out.website_redirect_location.clone(),
+            ),
+            (
+                "x-amz-missing-meta",
+                $out.missing_meta.map(|n| n.to_string()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect::<Vec<_>>()
     };
 }
 
@@ -72,6 +116,11 @@ macro_rules! checksums {
                 };
                 value.clone().map(|v| (algorithm.header(), v))
             })
+            .chain(
+                $out.checksum_type
+                    .as_ref()
+                    .map(|t| ("x-amz-checksum-type", t.as_str().to_string())),
+            )
             .collect::<Vec<_>>()
     };
 }
@@ -219,7 +268,11 @@ impl Backend {
         let request = read_request!(self.client.head_object(), read, owner);
         let (out, date) = with_date(request.send()).await;
         let out = out.map_err(ApiError::from_sdk)?;
-        let meta = checksums_if_asked(object_meta!(out, date), &read);
+        let mut meta = checksums_if_asked(object_meta!(out, date), &read);
+        if let Some(archived) = &out.archive_status {
+            meta.state
+                .push(("x-amz-archive-status", archived.as_str().to_string()));
+        }
         let meta = apply_overrides(meta, &read.overrides);
         Ok(Outcome::ObjectHead(head_range(meta, read.range)?))
     }
