@@ -356,6 +356,31 @@ async fn user_metadata_is_kept_up_to_s3s_2_kb() {
 }
 
 #[tokio::test]
+async fn a_whole_objects_checksum_is_answered_with_its_type() {
+    use aws_sdk_s3::types::{ChecksumMode, ChecksumType};
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("sumtype").send().await.unwrap();
+    let put = c.put_object().bucket("sumtype").key("k");
+    put.checksum_sha256("LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")
+        .body(b"hello".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let head = c.head_object().bucket("sumtype").key("k");
+    let head = head
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.checksum_sha256(),
+        Some("LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")
+    );
+    assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+}
+
+#[tokio::test]
 async fn checksums_the_store_does_not_keep_are_refused() {
     let s = store().await;
     let c = &s.client;

@@ -79,6 +79,12 @@ macro_rules! read_output {
             checksum_sha1: checksums[2].clone(),
             checksum_sha256: checksums[3].clone(),
             checksum_crc64nvme: checksums[4].clone(),
+            // A checksum of the whole object (the store keeps none of a
+            // multipart upload's, where S3's would be COMPOSITE).
+            checksum_type: checksums
+                .iter()
+                .any(Option::is_some)
+                .then(|| ChecksumType::from_static(ChecksumType::FULL_OBJECT)),
             ..Default::default()
         };
         echo_encryption!(out, &attrs.encryption);
