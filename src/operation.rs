@@ -7,6 +7,11 @@
 use crate::error::ApiError;
 use bytes::Bytes;
 
+/// S3's limit on an object's user metadata: the bytes of every name (after
+/// `x-amz-meta-`) and value, as S3 receives them, 2 KB in all (else its 400
+/// MetadataTooLarge). The proxy and the embedded store check it alike.
+pub const MAX_METADATA_BYTES: usize = 2048;
+
 /// Parts one presigned-upload answer may plan: 1000 URLs stay well inside
 /// the 6 MB Lambda answer (S3 itself allows 10,000).
 pub const MAX_PLANNED_PARTS: u64 = 1000;

@@ -5,8 +5,8 @@
 use super::{header, non_empty};
 use crate::error::ApiError;
 use crate::operation::{
-    ByteRange, CHECKSUM_PREFIX, Checksum, ChecksumAlgorithm, CustomerKey, Encryption, ObjectRead,
-    PutObject, ResponseOverrides,
+    ByteRange, CHECKSUM_PREFIX, Checksum, ChecksumAlgorithm, CustomerKey, Encryption,
+    MAX_METADATA_BYTES, ObjectRead, PutObject, ResponseOverrides,
 };
 use bytes::Bytes;
 use http::HeaderMap;
@@ -48,7 +48,6 @@ pub(super) fn object_read(
 /// name (after `x-amz-meta-`) and value it is sent (a non-ASCII value as
 /// its RFC 2047 form): more is its 400 MetadataTooLarge.
 fn metadata_size(metadata: &[(String, String)]) -> Result<(), ApiError> {
-    const MAX_METADATA_BYTES: usize = 2048;
     let size: usize = metadata
         .iter()
         .map(|(name, value)| name.len() + value.len())

@@ -192,18 +192,15 @@ pub fn check_bucket_acl(acl: Option<&BucketCannedACL>) -> S3Result<()> {
     }
 }
 
-/// S3's limit on user metadata: the bytes of every name (after
-/// `x-amz-meta-`) and value, 2 KB in all.
-pub const MAX_METADATA_BYTES: usize = 2048;
-
-/// User metadata over [`MAX_METADATA_BYTES`] is S3's 400 MetadataTooLarge.
+/// User metadata over S3's 2 KB ([`crate::operation::MAX_METADATA_BYTES`])
+/// is its 400 MetadataTooLarge.
 pub fn check_metadata(metadata: Option<&Metadata>) -> S3Result<()> {
     let size: usize = metadata
         .into_iter()
         .flatten()
         .map(|(name, value)| name.len() + value.len())
         .sum();
-    if size > MAX_METADATA_BYTES {
+    if size > crate::operation::MAX_METADATA_BYTES {
         return Err(s3_error!(
             MetadataTooLarge,
             "Your metadata headers exceed the maximum allowed metadata size"
