@@ -5,7 +5,7 @@
 mod common;
 mod errors_and_limits;
 
-use common::{Harness, random_bytes};
+use common::{Harness, Out, random_bytes};
 use s3_proxy::config::Config;
 use s3_proxy::local::gateway::HttpRequest;
 use s3_proxy::media::BinaryMediaTypes;
@@ -34,7 +34,7 @@ async fn every_operation_works_through_the_event_path() {
         "{}",
         out.text()
     );
-    assert_s3_time(&out.text(), "CreationDate");
+    assert_s3_time(&out, "CreationDate");
 
     // PUT /{folder}/{item}: PutObject, with metadata
     let req = HttpRequest::new("PUT", &format!("/{bucket}/docs%2Fhello.txt"))
@@ -64,7 +64,7 @@ async fn every_operation_works_through_the_event_path() {
     assert!(xml.contains("<Key>docs/hello.txt</Key>"), "{xml}");
     assert!(xml.contains("<Size>12</Size>"), "{xml}");
     assert!(xml.contains("<IsTruncated>false</IsTruncated>"), "{xml}");
-    assert_s3_time(&xml, "LastModified");
+    assert_s3_time(&out, "LastModified");
 
     // HEAD /{folder}/{item}: HeadObject
     let out = h
@@ -353,18 +353,13 @@ fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-/// Every `<element>` of `xml` holds a time as S3 writes it: milliseconds
-/// always, three digits (`2009-10-12T17:50:30.000Z`).
-fn assert_s3_time(xml: &str, element: &str) {
+/// Every `<element>` of the answer holds a time as S3 writes it:
+/// milliseconds always, three digits (`2009-10-12T17:50:30.000Z`).
+fn assert_s3_time(out: &Out, element: &str) {
     let s3_time = regex_lite::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$").unwrap();
-    let open = format!("<{element}>");
-    let times: Vec<&str> = xml
-        .split(&open)
-        .skip(1)
-        .filter_map(|rest| rest.split('<').next())
-        .collect();
-    assert!(!times.is_empty(), "no {element} in {xml}");
+    let times = out.elements(element);
+    assert!(!times.is_empty(), "no {element} in {}", out.text());
     for time in times {
-        assert!(s3_time.is_match(time), "{element} {time:?}");
+        assert!(s3_time.is_match(&time), "{element} {time:?}");
     }
 }

@@ -72,12 +72,18 @@ impl Out {
 
     /// The `<Code>` of an XML error body.
     pub fn code(&self) -> String {
+        self.elements("Code").into_iter().next().unwrap_or_default()
+    }
+
+    /// The text of every `<name>` element of an XML body, as written.
+    pub fn elements(&self, name: &str) -> Vec<String> {
+        let open = format!("<{name}>");
         let text = self.text();
-        text.split("<Code>")
-            .nth(1)
-            .and_then(|s| s.split("</Code>").next())
-            .unwrap_or_default()
-            .to_string()
+        text.split(open.as_str())
+            .skip(1)
+            .filter_map(|rest| rest.split('<').next())
+            .map(str::to_string)
+            .collect()
     }
 }
 
