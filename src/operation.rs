@@ -471,13 +471,17 @@ impl ChecksumAlgorithm {
     /// The algorithm of an `x-amz-checksum-<name>` header, by its name, if
     /// it is one of these.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.header().strip_prefix(CHECKSUM_PREFIX) == Some(name))
+        Self::ALL.into_iter().find(|a| a.key() == name)
     }
 
-    /// The base64 checksum of `bytes`, as S3 writes it in the header.
-    pub fn compute(self, bytes: &[u8]) -> String {
+    /// Its name in its header, `x-amz-checksum-<key>`: `crc32`, ...
+    pub fn key(self) -> &'static str {
+        &self.header()[CHECKSUM_PREFIX.len()..]
+    }
+
+    /// A running checksum of bytes fed to it (`update`); `header_value`
+    /// gives it as S3 writes it.
+    pub fn hasher(self) -> Box<dyn aws_smithy_checksums::http::HttpChecksum> {
         use aws_smithy_checksums::ChecksumAlgorithm as Smithy;
         let algorithm = match self {
             Self::Crc32 => Smithy::Crc32,
@@ -486,10 +490,20 @@ impl ChecksumAlgorithm {
             Self::Sha1 => Smithy::Sha1,
             Self::Sha256 => Smithy::Sha256,
         };
-        let mut checksum = algorithm.into_impl();
-        checksum.update(bytes);
-        String::from_utf8_lossy(checksum.header_value().as_bytes()).into_owned()
+        algorithm.into_impl()
     }
+
+    /// The base64 checksum of `bytes`, as S3 writes it in the header.
+    pub fn compute(self, bytes: &[u8]) -> String {
+        let mut checksum = self.hasher();
+        checksum.update(bytes);
+        finish(checksum)
+    }
+}
+
+/// A running checksum's value, as S3 writes it in the header.
+pub fn finish(checksum: Box<dyn aws_smithy_checksums::http::HttpChecksum>) -> String {
+    String::from_utf8_lossy(checksum.header_value().as_bytes()).into_owned()
 }
 
 /// `x-amz-checksum-`: the prefix of the checksum headers (and of

@@ -380,6 +380,342 @@ async fn a_whole_objects_checksum_is_answered_with_its_type() {
     assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
 }
 
+/// A client that sends no checksum of its own and asks for none back
+/// (aws-sdk-s3 adds a CRC32 to every upload and asks on every GET by
+/// default).
+fn without_checksums(c: &Client) -> Client {
+    use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+    let conf = c
+        .config()
+        .to_builder()
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .build();
+    Client::from_conf(conf)
+}
+
+fn crc64nvme(bytes: &[u8]) -> String {
+    s3_proxy::operation::ChecksumAlgorithm::Crc64Nvme.compute(bytes)
+}
+
+#[tokio::test]
+async fn every_object_has_a_checksum_answered_when_asked() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType, MetadataDirective};
+    let s = store().await;
+    let c = &without_checksums(&s.client);
+    c.create_bucket().bucket("sums").send().await.unwrap();
+    // No checksum sent: S3's default, CRC64NVME, computed and answered.
+    let put = c.put_object().bucket("sums").key("plain");
+    let put = put.body(b"hello".to_vec().into()).send().await.unwrap();
+    let hello = crc64nvme(b"hello");
+    assert_eq!(put.checksum_crc64_nvme(), Some(hello.as_str()));
+    assert_eq!(put.checksum_type(), Some(&ChecksumType::FullObject));
+    // Answered to x-amz-checksum-mode: ENABLED only, on GET and HEAD alike.
+    let head = c.head_object().bucket("sums").key("plain").send().await;
+    assert_eq!(head.unwrap().checksum_crc64_nvme(), None);
+    let get = c.get_object().bucket("sums").key("plain").send().await;
+    assert_eq!(get.unwrap().checksum_crc64_nvme(), None);
+    let head = c.head_object().bucket("sums").key("plain");
+    let head = head
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_crc64_nvme(), Some(hello.as_str()));
+    assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+    let get = c.get_object().bucket("sums").key("plain");
+    let get = get
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.checksum_crc64_nvme(), Some(hello.as_str()));
+    // A range is not the object: no checksum.
+    let part = c
+        .get_object()
+        .bucket("sums")
+        .key("plain")
+        .range("bytes=0-1");
+    let part = part
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.checksum_crc64_nvme(), None);
+
+    // A copy keeps the source's checksum, with new metadata too, or takes
+    // the algorithm it names.
+    let copy = c
+        .copy_object()
+        .bucket("sums")
+        .key("copy")
+        .copy_source("sums/plain");
+    let copy = copy.metadata_directive(MetadataDirective::Replace);
+    let copied = copy.metadata("m", "1").send().await.unwrap();
+    let result = copied.copy_object_result().unwrap();
+    assert_eq!(result.checksum_crc64_nvme(), Some(hello.as_str()));
+    let copy = c
+        .copy_object()
+        .bucket("sums")
+        .key("sha")
+        .copy_source("sums/plain");
+    let copy = copy.checksum_algorithm(ChecksumAlgorithm::Sha256);
+    let copied = copy.send().await.unwrap();
+    let sha256 = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+    let result = copied.copy_object_result().unwrap();
+    assert_eq!(result.checksum_sha256(), Some(sha256));
+    assert_eq!(result.checksum_crc64_nvme(), None);
+    let head = c.head_object().bucket("sums").key("sha");
+    let head = head
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_sha256(), Some(sha256));
+}
+
+/// Multipart uploads keep checksums as S3 does: the algorithm and type
+/// CreateMultipartUpload names (or S3's default, a CRC64NVME of the whole
+/// object), each part's checksum, and the object's, checked against what
+/// CompleteMultipartUpload claims. The values are S3's for these two parts
+/// (src/local/store/checksums.rs checks them without a server).
+#[tokio::test]
+async fn multipart_uploads_keep_checksums_as_s3_does() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    use s3_proxy::operation::ChecksumAlgorithm as Algorithm;
+    let s = store().await;
+    let c = &without_checksums(&s.client);
+    c.create_bucket().bucket("mpsums").send().await.unwrap();
+    let parts: [Vec<u8>; 2] = [vec![b'A'; 5 * 1024 * 1024], b"tail".to_vec()];
+    let cases = [
+        (
+            Some(ChecksumAlgorithm::Crc32),
+            None,
+            ChecksumType::Composite,
+            "ar6UVw==-2",
+        ),
+        (
+            Some(ChecksumAlgorithm::Crc32),
+            Some(ChecksumType::FullObject),
+            ChecksumType::FullObject,
+            "gPNU7Q==",
+        ),
+        (
+            Some(ChecksumAlgorithm::Sha256),
+            None,
+            ChecksumType::Composite,
+            "2kYaKgwMh4G97NB7sxufv13cvQqUqNgjK75WsW6s16Q=-2",
+        ),
+        (None, None, ChecksumType::FullObject, "UpfGsWmSCEg="),
+    ];
+    for (algorithm, asked_type, kind, expected) in cases {
+        let key = format!("{algorithm:?}-{asked_type:?}");
+        let named = algorithm
+            .clone()
+            .map(|a| Algorithm::from_name(&a.as_str().to_ascii_lowercase()).unwrap());
+        let own = named.unwrap_or(Algorithm::Crc64Nvme);
+        let up = c.create_multipart_upload().bucket("mpsums").key(&key);
+        let up = up
+            .set_checksum_algorithm(algorithm.clone())
+            .set_checksum_type(asked_type.clone());
+        let up = up.send().await.unwrap();
+        assert_eq!(up.checksum_algorithm(), algorithm.as_ref(), "{key}");
+        let answered_type = algorithm.as_ref().map(|_| &kind);
+        assert_eq!(up.checksum_type(), answered_type, "{key}");
+        let id = up.upload_id().unwrap();
+        let mut completed = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let n = i as i32 + 1;
+            let upload = c
+                .upload_part()
+                .bucket("mpsums")
+                .key(&key)
+                .upload_id(id)
+                .part_number(n);
+            // The first part sends its checksum; the store computes the second's.
+            let upload = match (i, own) {
+                (0, Algorithm::Crc32) => upload.checksum_crc32(own.compute(part)),
+                (0, Algorithm::Sha256) => upload.checksum_sha256(own.compute(part)),
+                _ => upload,
+            };
+            let out = upload
+                .body(ByteStream::from(part.clone()))
+                .send()
+                .await
+                .unwrap();
+            let sum = own.compute(part);
+            let answered = match own {
+                Algorithm::Crc32 => out.checksum_crc32(),
+                Algorithm::Sha256 => out.checksum_sha256(),
+                _ => out.checksum_crc64_nvme(),
+            };
+            assert_eq!(answered, Some(sum.as_str()), "{key} part {n}");
+            let done = CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap());
+            completed.push(
+                match own {
+                    Algorithm::Crc32 => done.checksum_crc32(sum),
+                    Algorithm::Sha256 => done.checksum_sha256(sum),
+                    _ => done,
+                }
+                .build(),
+            );
+        }
+        let listed = c
+            .list_parts()
+            .bucket("mpsums")
+            .key(&key)
+            .upload_id(id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.checksum_algorithm(), algorithm.as_ref(), "{key}");
+        for (part, bytes) in listed.parts().iter().zip(&parts) {
+            let listed = [
+                part.checksum_crc32(),
+                part.checksum_sha256(),
+                part.checksum_crc64_nvme(),
+            ];
+            assert!(
+                listed.contains(&Some(own.compute(bytes).as_str())),
+                "{key}: {part:?}"
+            );
+        }
+        let uploads = c
+            .list_multipart_uploads()
+            .bucket("mpsums")
+            .send()
+            .await
+            .unwrap();
+        let upload = uploads
+            .uploads()
+            .iter()
+            .find(|u| u.upload_id() == Some(id))
+            .unwrap();
+        assert_eq!(upload.checksum_algorithm(), algorithm.as_ref(), "{key}");
+
+        let complete = |parts: Vec<CompletedPart>| {
+            c.complete_multipart_upload()
+                .bucket("mpsums")
+                .key(&key)
+                .upload_id(id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+        };
+        // Refused, the upload left as it was: a wrong size, a wrong claim
+        // for the object, and (where the upload named an algorithm) a part
+        // listed without its checksum or with another value.
+        let size = (parts[0].len() + parts[1].len()) as i64;
+        let wrong_size = complete(completed.clone())
+            .mpu_object_size(size + 1)
+            .send()
+            .await;
+        assert_eq!(code(&wrong_size.unwrap_err()), "InvalidRequest", "{key}");
+        let claim = complete(completed.clone());
+        let claim = match own {
+            Algorithm::Crc32 => claim.checksum_crc32("AAAAAA=="),
+            Algorithm::Sha256 => claim.checksum_sha256(Algorithm::Sha256.compute(b"no")),
+            _ => claim.checksum_crc64_nvme("AAAAAAAAAAA="),
+        };
+        assert_eq!(code(&claim.send().await.unwrap_err()), "BadDigest", "{key}");
+        if named.is_some() {
+            let bare: Vec<CompletedPart> = completed
+                .iter()
+                .map(|p| {
+                    CompletedPart::builder()
+                        .part_number(p.part_number().unwrap())
+                        .e_tag(p.e_tag().unwrap())
+                        .build()
+                })
+                .collect();
+            let missing = complete(bare).send().await.unwrap_err();
+            assert_eq!(code(&missing), "InvalidRequest", "{key}");
+            let wrong = missing
+                .as_service_error()
+                .and_then(|e| e.message())
+                .unwrap();
+            assert!(
+                wrong.contains("must include the checksum for each part"),
+                "{wrong}"
+            );
+            let mut other = completed.clone();
+            other[1] = match own {
+                Algorithm::Crc32 => CompletedPart::builder().checksum_crc32(own.compute(b"x")),
+                _ => CompletedPart::builder().checksum_sha256(own.compute(b"x")),
+            }
+            .part_number(2)
+            .e_tag(completed[1].e_tag().unwrap())
+            .build();
+            assert_eq!(
+                code(&complete(other).send().await.unwrap_err()),
+                "InvalidPart",
+                "{key}"
+            );
+        }
+        let done = complete(completed).mpu_object_size(size);
+        let done = done
+            .set_checksum_type(asked_type.clone())
+            .send()
+            .await
+            .unwrap();
+        let object = match own {
+            Algorithm::Crc32 => done.checksum_crc32(),
+            Algorithm::Sha256 => done.checksum_sha256(),
+            _ => done.checksum_crc64_nvme(),
+        };
+        assert_eq!(object, Some(expected), "{key}");
+        assert_eq!(done.checksum_type(), Some(&kind), "{key}");
+        let head = c.head_object().bucket("mpsums").key(&key);
+        let head = head
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap();
+        let object = match own {
+            Algorithm::Crc32 => head.checksum_crc32(),
+            Algorithm::Sha256 => head.checksum_sha256(),
+            _ => head.checksum_crc64_nvme(),
+        };
+        assert_eq!(object, Some(expected), "{key}");
+        assert_eq!(head.checksum_type(), Some(&kind), "{key}");
+    }
+    // What S3 refuses at the start, and a part of another algorithm.
+    let refused = c.create_multipart_upload().bucket("mpsums").key("k");
+    let refused = refused
+        .checksum_algorithm(ChecksumAlgorithm::Sha1)
+        .checksum_type(ChecksumType::FullObject);
+    assert_eq!(code(&refused.send().await.unwrap_err()), "InvalidRequest");
+    let up = c.create_multipart_upload().bucket("mpsums").key("k");
+    let up = up
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .send()
+        .await
+        .unwrap();
+    let part = c
+        .upload_part()
+        .bucket("mpsums")
+        .key("k")
+        .upload_id(up.upload_id().unwrap());
+    let part = part
+        .part_number(1)
+        .checksum_crc32(Algorithm::Crc32.compute(b"x"));
+    let other = part
+        .body(ByteStream::from(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&other), "InvalidRequest");
+    let message = other.as_service_error().and_then(|e| e.message()).unwrap();
+    assert!(
+        message.contains("expected checksum Type: sha256, actual checksum Type: crc32"),
+        "{message}"
+    );
+}
+
 #[tokio::test]
 async fn checksums_the_store_does_not_keep_are_refused() {
     let s = store().await;

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// The schema this code reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// The schema this code reads and writes (`PRAGMA user_version`). 2: parts
+/// keep their checksums (a folder of schema 1 is brought up to 2 on open).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS buckets (
@@ -52,9 +53,13 @@ CREATE TABLE IF NOT EXISTS parts (
     size INTEGER NOT NULL,
     etag TEXT NOT NULL,
     modified_ms INTEGER NOT NULL,
+    checksums TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (upload, number)
 ) WITHOUT ROWID;
 ";
+
+/// From schema 1: parts had no checksums.
+const FROM_1: &str = "ALTER TABLE parts ADD COLUMN checksums TEXT NOT NULL DEFAULT '{}';";
 
 /// What S3 keeps with an object besides its bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,9 +81,19 @@ pub struct Attrs {
     pub website_redirect_location: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
-    /// `x-amz-checksum-*` values verified at upload, by algorithm name.
+    /// `x-amz-checksum-*` values verified at upload, by algorithm name
+    /// (`crc32`, ...): an object's one checksum (a composite one ends in
+    /// `-<parts>`), S3's default CRC64NVME if the upload named none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checksums: BTreeMap<String, String>,
+    /// `FULL_OBJECT` or `COMPOSITE`: of an object's checksum (none written
+    /// by older versions: a whole object's), or the one an upload asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
+    /// The `x-amz-checksum-algorithm` a multipart upload was created with
+    /// (`crc32`, ...); none: S3's default, CRC64NVME, unnamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<String>,
     /// Server-side encryption as asked (recorded and echoed; the local store
     /// does not encrypt its files).
     #[serde(default, skip_serializing_if = "Encryption::is_none")]
@@ -150,6 +165,8 @@ pub struct PartRow {
     pub size: u64,
     pub etag: String,
     pub modified_ms: i64,
+    /// Its checksums, by algorithm name, as an object's.
+    pub checksums: BTreeMap<String, String>,
 }
 
 pub struct BucketRow {
@@ -206,7 +223,11 @@ impl Db {
                 path.display()
             )));
         }
-        tx.execute_batch(SCHEMA)?;
+        if version == 1 {
+            tx.execute_batch(FROM_1)?;
+        } else {
+            tx.execute_batch(SCHEMA)?;
+        }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         Ok(())
@@ -532,9 +553,18 @@ pub fn put_part(
         .query_row(params![upload, part.number], |r| r.get(0))
         .optional()?;
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO parts (upload, number, blob, size, etag, modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO parts (upload, number, blob, size, etag, modified_ms, checksums)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![upload, part.number, part.blob, part.size as i64, part.etag, part.modified_ms])?;
+    .execute(params![
+        upload,
+        part.number,
+        part.blob,
+        part.size as i64,
+        part.etag,
+        part.modified_ms,
+        serde_json::to_string(&part.checksums).unwrap_or_else(|_| "{}".into())
+    ])?;
     Ok(old)
 }
 
@@ -546,7 +576,7 @@ pub fn parts(
     limit: usize,
 ) -> Result<Vec<PartRow>, StoreError> {
     let mut stmt = tx.prepare_cached(
-        "SELECT number, blob, size, etag, modified_ms FROM parts WHERE upload = ?1 AND number > ?2
+        "SELECT number, blob, size, etag, modified_ms, checksums FROM parts WHERE upload = ?1 AND number > ?2
          ORDER BY number LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![upload, after, limit as i64], |r| {
@@ -556,6 +586,7 @@ pub fn parts(
             size: r.get::<_, i64>(2)? as u64,
             etag: r.get(3)?,
             modified_ms: r.get(4)?,
+            checksums: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -581,4 +612,49 @@ pub fn all_blobs(tx: &Transaction<'_>) -> Result<Vec<(String, u64)>, StoreError>
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data folder written before parts kept their checksums (schema 1)
+    /// opens as schema 2: its uploads' parts are kept, with no checksums
+    /// (CompleteMultipartUpload computes them from the parts' bytes).
+    #[test]
+    fn a_schema_1_database_is_brought_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        {
+            let old = Connection::open(&path).unwrap();
+            let schema_1 = SCHEMA.replace("    checksums TEXT NOT NULL DEFAULT '{}',\n", "");
+            assert_ne!(schema_1, SCHEMA);
+            old.execute_batch(&schema_1).unwrap();
+            old.execute(
+                "INSERT INTO parts (upload, number, blob, size, etag, modified_ms)
+                 VALUES ('u', 1, 'b', 3, 'e', 0)",
+                [],
+            )
+            .unwrap();
+            old.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let parts = db.read(|tx| parts(tx, "u", 0, 10)).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!((parts[0].size, parts[0].checksums.len()), (3, 0));
+        let part = PartRow {
+            number: 2,
+            checksums: BTreeMap::from([("crc32".into(), "NhCmhg==".into())]),
+            ..parts[0].clone()
+        };
+        db.write(|tx| put_part(tx, "u", &part)).unwrap();
+        let again = db.read(|tx| super::parts(tx, "u", 0, 10)).unwrap();
+        assert_eq!(again[1], part);
+        drop(db);
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
 }

@@ -19,6 +19,7 @@
 
 mod blobs;
 mod buckets;
+mod checksums;
 mod db;
 mod extras;
 mod list;

@@ -5,7 +5,8 @@
 //! transaction.
 
 use super::blobs::new_id;
-use super::db::{self, ObjectRow, PartRow, UploadRow};
+use super::checksums::{UploadChecksum, invalid_part};
+use super::db::{self, Attrs, ObjectRow, PartRow, UploadRow};
 use super::objects::{
     attrs_of, check_write, checksums_of, echo_checksums, hex, receive_body, storage_class,
 };
@@ -31,6 +32,36 @@ fn initiator() -> Initiator {
     }
 }
 
+/// The algorithm and type an upload was created with, as S3 answers them
+/// (nothing for S3's default, which the client did not name).
+fn named(checksum: UploadChecksum) -> (Option<ChecksumAlgorithm>, Option<ChecksumType>) {
+    if !checksum.named {
+        return (None, None);
+    }
+    (
+        Some(ChecksumAlgorithm::from(
+            checksum.algorithm.name().to_string(),
+        )),
+        Some(ChecksumType::from(checksum.kind().to_string())),
+    )
+}
+
+/// A part's checksum of the upload's algorithm: as kept, or computed from
+/// its bytes (a part uploaded by a version of the store that kept none).
+fn part_checksum(
+    store: &super::Inner,
+    part: &PartRow,
+    checksum: UploadChecksum,
+) -> Result<String, StoreError> {
+    if let Some(value) = part.checksums.get(checksum.algorithm.key()) {
+        return Ok(value.clone());
+    }
+    let mut hasher = checksum.algorithm.hasher();
+    let mut source = std::fs::File::open(store.blobs.path(&part.blob))?;
+    std::io::copy(&mut source, &mut super::objects::HashWriter(&mut *hasher))?;
+    Ok(crate::operation::finish(hasher))
+}
+
 /// The ETag of an object made of parts: the MD5 of the parts' MD5s, and
 /// their count.
 pub fn multipart_etag(part_etags: &[&str]) -> String {
@@ -45,20 +76,25 @@ pub fn multipart_etag(part_etags: &[&str]) -> String {
     format!("{}-{}", hex(&md5.finalize()), part_etags.len())
 }
 
-/// The parts a CompleteMultipartUpload names, checked against those stored.
-fn chosen_parts(wanted: &[(i32, String)], stored: &[PartRow]) -> Result<Vec<PartRow>, StoreError> {
+/// One part of a CompleteMultipartUpload's list: its number, ETag and
+/// checksums (in `ALGORITHMS`' order).
+type Listed = (i32, String, [Option<String>; 5]);
+
+/// The parts a CompleteMultipartUpload names, checked against those stored
+/// (their checksums too, against the upload's).
+fn chosen_parts(
+    wanted: &[Listed],
+    stored: &[PartRow],
+    checksum: UploadChecksum,
+) -> Result<Vec<PartRow>, StoreError> {
     let mut chosen = Vec::with_capacity(wanted.len());
-    for (i, (number, want)) in wanted.iter().enumerate() {
+    for (i, (number, want, listed)) in wanted.iter().enumerate() {
         let part = stored
             .iter()
             .find(|p| p.number == *number)
             .filter(|p| p.etag == *want)
-            .ok_or_else(|| {
-                StoreError::S3(s3_error!(
-                    InvalidPart,
-                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
-                ))
-            })?;
+            .ok_or_else(|| StoreError::S3(invalid_part()))?;
+        checksum.check_listed_part(*number, listed, &part.checksums)?;
         if i + 1 < wanted.len() && part.size < MIN_PART {
             return Err(StoreError::S3(s3_error!(
                 EntityTooSmall,
@@ -86,6 +122,13 @@ impl LocalStore {
             super::objects::customer_key!(input),
         )?;
         let tags = super::extras::parse_tagging(input.tagging.as_deref())?;
+        let checksum = UploadChecksum::create(
+            input
+                .checksum_algorithm
+                .as_ref()
+                .map(ChecksumAlgorithm::as_str),
+            input.checksum_type.as_ref().map(ChecksumType::as_str),
+        )?;
         let mut upload = UploadRow {
             id: new_id().map_err(S3Error::from)?,
             bucket: input.bucket.clone(),
@@ -105,6 +148,7 @@ impl LocalStore {
         };
         upload.attrs.encryption = encryption;
         upload.attrs.tags = tags;
+        checksum.record(&mut upload.attrs);
         let id = upload.id.clone();
         let echo = upload.attrs.encryption.clone();
         self.blocking(move |s| {
@@ -120,6 +164,7 @@ impl LocalStore {
             upload_id: Some(id),
             ..Default::default()
         };
+        (out.checksum_algorithm, out.checksum_type) = named(checksum);
         super::objects::echo_encryption!(out, &echo);
         Ok(S3Response::new(out))
     }
@@ -135,18 +180,19 @@ impl LocalStore {
                 "Part number must be an integer between 1 and 10000, inclusive"
             ));
         }
-        let checksums = checksums_of!(input, &req.headers)?;
+        let sent = checksums_of!(input, &req.headers)?;
         let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
-        {
+        let upload = {
             let (bucket, key, upload_id) = (bucket.clone(), key.clone(), upload_id.clone());
             self.blocking(move |s| {
                 s.db.read(|tx| {
                     db::require_bucket(tx, &bucket)?;
-                    db::upload(tx, &bucket, &key, &upload_id).map(|_| ())
+                    db::upload(tx, &bucket, &key, &upload_id)
                 })
             })
-            .await?;
-        }
+            .await?
+        };
+        let checksums = UploadChecksum::of(&upload.attrs).for_part(sent)?;
         let checked = receive_body!(self, input, checksums, req.trailing_headers).await?;
         let writer = checked.writer;
         let part = PartRow {
@@ -155,12 +201,13 @@ impl LocalStore {
             size: writer.size(),
             etag: hex(&checked.md5),
             modified_ms: now_ms(),
+            checksums: checked.kept,
         };
         let mut out = UploadPartOutput {
             e_tag: Some(etag(&part.etag)),
             ..Default::default()
         };
-        echo_checksums!(out, &checked.kept);
+        echo_checksums!(out, &part.checksums);
         self.blocking(move |s| {
             s.commit(Some(writer), |tx| {
                 db::upload(tx, &bucket, &key, &upload_id)?;
@@ -176,7 +223,7 @@ impl LocalStore {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let input = req.input;
-        let wanted: Vec<(i32, String)> = input
+        let wanted: Vec<Listed> = input
             .multipart_upload
             .and_then(|m| m.parts)
             .unwrap_or_default()
@@ -189,7 +236,14 @@ impl LocalStore {
                     .e_tag
                     .map(|e| e.value().trim_matches('"').to_string())
                     .unwrap_or_default();
-                Ok((number, tag))
+                let checksums = [
+                    p.checksum_crc32,
+                    p.checksum_crc32c,
+                    p.checksum_sha1,
+                    p.checksum_sha256,
+                    p.checksum_crc64nvme,
+                ];
+                Ok((number, tag, checksums))
             })
             .collect::<S3Result<_>>()?;
         if wanted.is_empty() {
@@ -204,6 +258,15 @@ impl LocalStore {
                 "The list of parts was not in ascending order. The parts list must be specified in order by part number."
             ));
         }
+        let claims = [
+            input.checksum_crc32,
+            input.checksum_crc32c,
+            input.checksum_sha1,
+            input.checksum_sha256,
+            input.checksum_crc64nvme,
+        ];
+        let claimed_type = input.checksum_type.map(|t| t.as_str().to_string());
+        let object_size = input.mpu_object_size;
         let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
         let (if_match, if_none_match) = (input.if_match, input.if_none_match);
         // Everything that can fail fast, before the 200 and the join.
@@ -220,7 +283,8 @@ impl LocalStore {
                     db::require_bucket(tx, &bucket)?;
                     let upload = db::upload(tx, &bucket, &key, &upload_id)?;
                     let stored = db::parts(tx, &upload_id, 0, MAX_PART_NUMBER as usize)?;
-                    let chosen = chosen_parts(&wanted, &stored)?;
+                    let checksum = UploadChecksum::of(&upload.attrs);
+                    let chosen = chosen_parts(&wanted, &stored, checksum)?;
                     let current = db::object(tx, &bucket, &key)?;
                     check_write(current.as_ref().map(|(r, _)| r), m.as_ref(), n.as_ref())?;
                     Ok((upload, chosen))
@@ -228,13 +292,35 @@ impl LocalStore {
             })
             .await?
         };
+        let checksum = UploadChecksum::of(&upload.attrs);
+        let claimed = checksum.claimed(claims, claimed_type.as_deref())?;
+        let size: u64 = chosen.iter().map(|p| p.size).sum();
+        if object_size.is_some_and(|s| s < 0 || s as u64 != size) {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The provided 'x-amz-mp-object-size' header does not match what was computed"
+            ));
+        }
+        // The object's checksum, from its parts', before the 200 and the join.
+        let object_checksum = {
+            let chosen = chosen.clone();
+            self.blocking(move |s| {
+                let sums = chosen
+                    .iter()
+                    .map(|p| Ok((part_checksum(s, p, checksum)?, p.size)))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok(checksum.of_parts(&sums)?)
+            })
+            .await?
+        };
+        checksum.check_claim(claimed.as_deref(), &object_checksum)?;
         let tags: Vec<&str> = chosen.iter().map(|p| p.etag.as_str()).collect();
         let object_etag = multipart_etag(&tags);
         let writer = self.inner.blobs.create().await.map_err(S3Error::from)?;
         let store = self.clone();
         let (out_bucket, out_key, out_etag) = (bucket.clone(), key.clone(), object_etag.clone());
         let join = async move {
-            store
+            let attrs: Attrs = store
                 .blocking(move |s| {
                     let mut writer = writer;
                     let mut target = std::fs::OpenOptions::new()
@@ -245,6 +331,8 @@ impl LocalStore {
                         let n = std::io::copy(&mut source, &mut target)?;
                         writer.add_size(n);
                     }
+                    let mut attrs = upload.attrs.clone();
+                    checksum.keep(object_checksum, &mut attrs);
                     target.sync_data()?;
                     drop(target);
                     writer.place_sync()?;
@@ -275,17 +363,21 @@ impl LocalStore {
                             if_none_match.as_ref(),
                         )?;
                         let mut gone = db::delete_upload(tx, &upload_id)?;
-                        gone.extend(db::put_object(tx, &bucket, &row, &upload.attrs)?);
+                        gone.extend(db::put_object(tx, &bucket, &row, &attrs)?);
                         Ok(gone)
-                    })
+                    })?;
+                    Ok(attrs)
                 })
                 .await?;
-            Ok(CompleteMultipartUploadOutput {
+            let mut out = CompleteMultipartUploadOutput {
                 bucket: Some(out_bucket),
                 key: Some(out_key),
                 e_tag: Some(etag(&out_etag)),
+                checksum_type: Some(ChecksumType::from(checksum.kind().to_string())),
                 ..Default::default()
-            })
+            };
+            echo_checksums!(out, &attrs.checksums);
+            Ok(out)
         };
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             future: Some(Box::pin(join)),
@@ -332,6 +424,7 @@ impl LocalStore {
         let truncated = parts.len() > max;
         parts.truncate(max);
         let next = truncated.then(|| parts.last().map(|p| p.number)).flatten();
+        let (checksum_algorithm, checksum_type) = named(UploadChecksum::of(&upload.attrs));
         Ok(S3Response::new(ListPartsOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -348,15 +441,21 @@ impl LocalStore {
             parts: Some(
                 parts
                     .into_iter()
-                    .map(|p| Part {
-                        part_number: Some(p.number),
-                        e_tag: Some(etag(&p.etag)),
-                        size: Some(p.size as i64),
-                        last_modified: Some(timestamp(p.modified_ms)),
-                        ..Default::default()
+                    .map(|p| {
+                        let mut part = Part {
+                            part_number: Some(p.number),
+                            e_tag: Some(etag(&p.etag)),
+                            size: Some(p.size as i64),
+                            last_modified: Some(timestamp(p.modified_ms)),
+                            ..Default::default()
+                        };
+                        echo_checksums!(part, &p.checksums);
+                        part
                     })
                     .collect(),
             ),
+            checksum_algorithm,
+            checksum_type,
             ..Default::default()
         }))
     }
@@ -399,16 +498,21 @@ impl LocalStore {
             uploads: Some(
                 uploads
                     .into_iter()
-                    .map(|u| MultipartUpload {
-                        key: Some(u.key),
-                        upload_id: Some(u.id),
-                        initiated: Some(timestamp(u.created_ms)),
-                        storage_class: Some(StorageClass::from(
-                            u.class.unwrap_or_else(|| "STANDARD".into()),
-                        )),
-                        owner: Some(owner()),
-                        initiator: Some(initiator()),
-                        ..Default::default()
+                    .map(|u| {
+                        let (checksum_algorithm, checksum_type) =
+                            named(UploadChecksum::of(&u.attrs));
+                        MultipartUpload {
+                            key: Some(u.key),
+                            upload_id: Some(u.id),
+                            initiated: Some(timestamp(u.created_ms)),
+                            storage_class: Some(StorageClass::from(
+                                u.class.unwrap_or_else(|| "STANDARD".into()),
+                            )),
+                            owner: Some(owner()),
+                            initiator: Some(initiator()),
+                            checksum_algorithm,
+                            checksum_type,
+                        }
                     })
                     .collect(),
             ),
@@ -439,16 +543,21 @@ mod tests {
             size,
             etag: format!("e{n}"),
             modified_ms: 0,
+            checksums: Default::default(),
         };
         let stored = vec![part(1, MIN_PART), part(2, 10), part(3, 10)];
         let code = |wanted: Vec<(i32, &str)>| {
-            let wanted: Vec<(i32, String)> = wanted
+            let wanted: Vec<Listed> = wanted
                 .into_iter()
-                .map(|(n, e)| (n, e.to_string()))
+                .map(|(n, e)| (n, e.to_string(), Default::default()))
                 .collect();
-            chosen_parts(&wanted, &stored)
-                .err()
-                .map(|e| S3Error::from(e).code().as_str().to_string())
+            chosen_parts(
+                &wanted,
+                &stored,
+                UploadChecksum::create(None, None).unwrap(),
+            )
+            .err()
+            .map(|e| S3Error::from(e).code().as_str().to_string())
         };
         assert_eq!(code(vec![(1, "e1"), (2, "e2")]), None);
         assert_eq!(code(vec![(1, "e1"), (3, "e3")]), None);

@@ -11,8 +11,9 @@ use s3s::dto::*;
 use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 use std::io::{Read, Seek, SeekFrom};
 
+pub(super) use super::checksums::ALGORITHMS;
 pub(super) use super::rules::{
-    ALGORITHMS, Conditions, attrs_of, check_metadata, check_object_acl, check_write, checksums_of,
+    Conditions, attrs_of, check_metadata, check_object_acl, check_write, checksums_of,
     customer_key, echo_checksums, echo_encryption, evaluate, expires_of, hex, receive_body,
     refuse_unkept, storage_class,
 };
@@ -46,7 +47,11 @@ enum Body {
 /// whole object is read. `$found` and `$input` are consumed.
 macro_rules! read_output {
     ($output:ident, $found:ident, $input:ident, $start:expr, $len:expr $(, $field:ident: $value:expr)*) => {{
-        let checksums = checksum_headers(&$found.attrs, $found.range.is_none());
+        let asked = $input
+            .checksum_mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let checksums = checksum_headers(&$found.attrs, asked && $found.range.is_none());
         let attrs = $found.attrs;
         let mut out = $output {
             $($field: $value,)*
@@ -79,12 +84,16 @@ macro_rules! read_output {
             checksum_sha1: checksums[2].clone(),
             checksum_sha256: checksums[3].clone(),
             checksum_crc64nvme: checksums[4].clone(),
-            // A checksum of the whole object (the store keeps none of a
-            // multipart upload's, where S3's would be COMPOSITE).
-            checksum_type: checksums
-                .iter()
-                .any(Option::is_some)
-                .then(|| ChecksumType::from_static(ChecksumType::FULL_OBJECT)),
+            // FULL_OBJECT or COMPOSITE (only multipart uploads may have
+            // that; objects kept by older versions have no type: whole).
+            checksum_type: checksums.iter().any(Option::is_some).then(|| {
+                ChecksumType::from(
+                    attrs
+                        .checksum_type
+                        .clone()
+                        .unwrap_or_else(|| ChecksumType::FULL_OBJECT.into()),
+                )
+            }),
             ..Default::default()
         };
         echo_encryption!(out, &attrs.encryption);
@@ -220,7 +229,7 @@ impl LocalStore {
         )?;
         let tags = super::extras::parse_tagging(input.tagging.as_deref())?;
         let class = storage_class(input.storage_class.as_ref())?;
-        let checksums = checksums_of!(input, &req.headers)?;
+        let checksums = checksums_of!(input, &req.headers)?.or_default();
         let (bucket, key) = (input.bucket, input.key);
         let (if_match, if_none_match) = (input.if_match, input.if_none_match);
         // Fail before the upload when the outcome is already known; the
@@ -253,6 +262,7 @@ impl LocalStore {
             input.metadata,
         );
         attrs.checksums = checked.kept;
+        attrs.checksum_type = Some(ChecksumType::FULL_OBJECT.into());
         attrs.encryption = encryption;
         attrs.tags = tags;
         let writer = checked.writer;
@@ -269,6 +279,7 @@ impl LocalStore {
             ..Default::default()
         };
         echo_checksums!(out, &attrs.checksums);
+        out.checksum_type = Some(ChecksumType::from_static(ChecksumType::FULL_OBJECT));
         echo_encryption!(out, &attrs.encryption);
         // S3 names a class other than STANDARD in the answer (PutObjectOutput
         // has no field for it).
@@ -501,6 +512,13 @@ impl LocalStore {
                 key_md5: None,
             },
         )?;
+        let (algorithm, reused) = super::checksums::for_copy(
+            input
+                .checksum_algorithm
+                .as_ref()
+                .map(ChecksumAlgorithm::as_str),
+            &found.attrs,
+        )?;
         let mut attrs = if replace {
             attrs_of(
                 input.content_type,
@@ -519,14 +537,26 @@ impl LocalStore {
         let mut writer = self.inner.blobs.create().await.map_err(S3Error::from)?;
         let source = self.inner.blobs.path(&found.row.blob);
         let target = writer.temp_path().to_path_buf();
-        self.blocking(move |_| {
-            std::fs::remove_file(&target)?;
-            if std::fs::hard_link(&source, &target).is_err() {
-                std::fs::copy(&source, &target)?;
-            }
-            Ok(())
-        })
-        .await?;
+        let checksum = self
+            .blocking(move |_| {
+                std::fs::remove_file(&target)?;
+                if std::fs::hard_link(&source, &target).is_err() {
+                    std::fs::copy(&source, &target)?;
+                }
+                match reused {
+                    Some(value) => Ok(value),
+                    None => {
+                        let mut hasher = algorithm.hasher();
+                        std::io::copy(
+                            &mut std::fs::File::open(&source)?,
+                            &mut HashWriter(&mut *hasher),
+                        )?;
+                        Ok(crate::operation::finish(hasher))
+                    }
+                }
+            })
+            .await?;
+        super::checksums::keep_whole(algorithm, checksum, &mut attrs);
         writer.add_size(found.row.size);
         writer
             .place()
@@ -540,11 +570,13 @@ impl LocalStore {
             modified_ms: now_ms(),
             class: class.or(found.row.class),
         };
-        let result = CopyObjectResult {
+        let mut result = CopyObjectResult {
             e_tag: Some(etag(&row.etag)),
             last_modified: Some(timestamp(row.modified_ms)),
+            checksum_type: Some(ChecksumType::from_static(ChecksumType::FULL_OBJECT)),
             ..Default::default()
         };
+        echo_checksums!(result, &attrs.checksums);
         self.commit_object(input.bucket, row, attrs, writer, None, None)
             .await?;
         Ok(S3Response::new(CopyObjectOutput {
@@ -572,9 +604,23 @@ fn no_sse_c(algorithm: Option<&str>) -> S3Result<()> {
     }
 }
 
-/// The stored checksums, sent whenever the whole object is read or headed
-/// (as moto and s3s-fs do; S3 waits for `x-amz-checksum-mode: ENABLED`,
-/// which the SDK sends on GetObject by default), so HEAD and GET agree.
+/// Feeds what is written to a checksum (`std::io::copy` into it).
+pub(super) struct HashWriter<'a>(pub &'a mut dyn aws_smithy_checksums::http::HttpChecksum);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The stored checksums, sent when asked (`x-amz-checksum-mode: ENABLED`,
+/// which aws-sdk-s3 sends on GetObject by default) and the whole object is
+/// read or headed, as S3 does.
 fn checksum_headers(attrs: &Attrs, send: bool) -> [Option<String>; 5] {
     ALGORITHMS.map(|name| {
         if send {

@@ -216,165 +216,6 @@ pub fn expires_of(attrs: &Attrs) -> Option<Timestamp> {
         .and_then(|t| Timestamp::parse(TimestampFormat::DateTime, t).ok())
 }
 
-/// The checksums a body is hashed with, and the values it must match.
-#[derive(Default)]
-pub struct Checksums {
-    wanted: Vec<(&'static str, Option<String>)>,
-}
-
-pub const ALGORITHMS: [&str; 5] = ["crc32", "crc32c", "sha1", "sha256", "crc64nvme"];
-
-impl Checksums {
-    /// From the `x-amz-checksum-*` values, the algorithm asked for, and the
-    /// trailer announced (`x-amz-trailer`).
-    pub fn new(
-        values: [Option<String>; 5],
-        algorithm: Option<&ChecksumAlgorithm>,
-        headers: &http::HeaderMap,
-    ) -> S3Result<Self> {
-        let mut wanted = Vec::new();
-        let named = algorithm.map(|a| a.as_str().to_ascii_lowercase());
-        let trailer = headers
-            .get("x-amz-trailer")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_ascii_lowercase());
-        if let Some(n) = &named
-            && !ALGORITHMS.contains(&n.as_str())
-        {
-            return Err(s3_error!(
-                InvalidRequest,
-                "Checksum algorithm provided is unsupported"
-            ));
-        }
-        // S3's newer checksums (SHA512, MD5, XXHASH) are not kept here
-        // (s3s 0.14 does not read them): refused, never ignored.
-        if let Some(name) = headers.keys().map(http::HeaderName::as_str).find(|name| {
-            name.strip_prefix("x-amz-checksum-")
-                .is_some_and(|algorithm| !ALGORITHMS.contains(&algorithm))
-        }) {
-            return Err(s3_error!(
-                NotImplemented,
-                "The local store does not implement the header {name} on writes"
-            ));
-        }
-        check_checksum_headers(&values, named.as_deref(), trailer.as_deref())?;
-        for (name, value) in ALGORITHMS.into_iter().zip(values) {
-            let in_trailer = trailer.as_deref() == Some(&format!("x-amz-checksum-{name}"));
-            if value.is_some() || named.as_deref() == Some(name) || in_trailer {
-                wanted.push((name, value));
-            }
-        }
-        Ok(Self { wanted })
-    }
-
-    pub fn hasher(&self) -> s3s::checksum::ChecksumHasher {
-        let mut h = s3s::checksum::ChecksumHasher::default();
-        for (name, _) in &self.wanted {
-            match *name {
-                "crc32" => h.crc32 = Some(Default::default()),
-                "crc32c" => h.crc32c = Some(Default::default()),
-                "sha1" => h.sha1 = Some(Default::default()),
-                "sha256" => h.sha256 = Some(Default::default()),
-                _ => h.crc64nvme = Some(Default::default()),
-            }
-        }
-        h
-    }
-
-    /// Values sent as aws-chunked trailers (known once the body is read).
-    pub fn take_trailers(&mut self, trailers: Option<s3s::TrailingHeaders>) {
-        let Some(trailers) = trailers.and_then(|t| t.take()) else {
-            return;
-        };
-        for (name, value) in &mut self.wanted {
-            if let Some(v) = trailers
-                .get(format!("x-amz-checksum-{name}").as_str())
-                .and_then(|v| v.to_str().ok())
-            {
-                *value = Some(v.to_string());
-            }
-        }
-    }
-
-    /// Compares what was sent with what was received; the values to keep.
-    pub fn verify(self, got: Checksum) -> S3Result<std::collections::BTreeMap<String, String>> {
-        let mut kept = std::collections::BTreeMap::new();
-        for (name, want) in self.wanted {
-            let have = match name {
-                "crc32" => got.checksum_crc32.clone(),
-                "crc32c" => got.checksum_crc32c.clone(),
-                "sha1" => got.checksum_sha1.clone(),
-                "sha256" => got.checksum_sha256.clone(),
-                _ => got.checksum_crc64nvme.clone(),
-            };
-            if want.is_some() && want != have {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The {} you specified did not match the calculated checksum.",
-                    name.to_ascii_uppercase()
-                ));
-            }
-            if let Some(have) = have {
-                kept.insert(name.to_string(), have);
-            }
-        }
-        Ok(kept)
-    }
-}
-
-/// What S3 refuses in a write's checksum headers before it reads the body
-/// (400 InvalidRequest, S3's messages): two checksums, a value that is not
-/// the canonical base64 of a digest of its algorithm's size, and an
-/// `x-amz-sdk-checksum-algorithm` (`named`) without its checksum (in a
-/// header or the announced trailer) or naming another.
-fn check_checksum_headers(
-    values: &[Option<String>; 5],
-    named: Option<&str>,
-    trailer: Option<&str>,
-) -> S3Result<()> {
-    let given: Vec<(&str, &str)> = ALGORITHMS
-        .into_iter()
-        .zip(values)
-        .filter_map(|(name, value)| Some((name, value.as_deref()?)))
-        .collect();
-    if given.len() > 1 {
-        return Err(s3_error!(
-            InvalidRequest,
-            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
-        ));
-    }
-    // The proxy's rule for a value (canonical base64 of the digest's size),
-    // with its message, answered in S3's form.
-    for &(name, value) in &given {
-        let algorithm = crate::operation::ChecksumAlgorithm::from_name(name);
-        if let Some(Err(e)) = algorithm.map(|a| crate::operation::Checksum::parse(a, value)) {
-            return Err(S3Error::with_message(
-                s3s::S3ErrorCode::InvalidRequest,
-                e.to_string(),
-            ));
-        }
-    }
-    let Some(named) = named else {
-        return Ok(());
-    };
-    let sent = given
-        .first()
-        .map(|&(name, _)| name)
-        .or_else(|| trailer?.strip_prefix("x-amz-checksum-"));
-    match sent {
-        None => Err(s3_error!(
-            InvalidRequest,
-            "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* \
-             or x-amz-trailer headers were found."
-        )),
-        Some(sent) if sent != named => Err(s3_error!(
-            InvalidRequest,
-            "Value for x-amz-sdk-checksum-algorithm header is invalid."
-        )),
-        Some(_) => Ok(()),
-    }
-}
-
 /// Content-MD5 against the body's MD5.
 pub fn check_md5(content_md5: Option<&str>, md5: &[u8]) -> S3Result<()> {
     use base64::Engine;
@@ -461,7 +302,7 @@ pub async fn receive_checked(
     body: Option<StreamingBlob>,
     content_length: Option<i64>,
     content_md5: Option<&str>,
-    mut checksums: Checksums,
+    mut checksums: super::checksums::Checksums,
     trailers: Option<s3s::TrailingHeaders>,
 ) -> S3Result<Checked> {
     let received = receive(store, body, content_length, checksums.hasher()).await?;
@@ -545,7 +386,7 @@ pub(super) use customer_key;
 /// algorithm it names, the trailer its headers announce.
 macro_rules! checksums_of {
     ($input:expr, $headers:expr) => {
-        super::rules::Checksums::new(
+        super::checksums::Checksums::new(
             [
                 $input.checksum_crc32,
                 $input.checksum_crc32c,
@@ -754,56 +595,6 @@ mod tests {
         );
         assert_eq!(code(None, Some(&same), None).as_deref(), Some("NoSuchKey"));
         assert_eq!(code(None, Some(&any), None).as_deref(), Some("NoSuchKey"));
-    }
-
-    #[test]
-    fn checksum_headers_are_refused_as_s3_refuses_them() {
-        let check = |values: [Option<&str>; 5], named: Option<&str>, trailer: Option<&str>| {
-            check_checksum_headers(&values.map(|v| v.map(str::to_string)), named, trailer)
-                .err()
-                .map(|e| e.message().unwrap_or_default().to_string())
-        };
-        // In ALGORITHMS' order: crc32, crc32c, sha1, sha256, crc64nvme.
-        let crc32 = [Some("NhCmhg=="), None, None, None, None];
-        assert_eq!(check(crc32, None, None), None);
-        assert_eq!(check(crc32, Some("crc32"), None), None);
-        assert_eq!(
-            check([None; 5], Some("crc32"), Some("x-amz-checksum-crc32")),
-            None
-        );
-        assert_eq!(check([None; 5], None, None), None);
-        let other = Some("Value for x-amz-sdk-checksum-algorithm header is invalid.".to_string());
-        assert_eq!(check(crc32, Some("sha256"), None), other);
-        assert_eq!(
-            check([None; 5], Some("crc32"), Some("x-amz-checksum-sha1")),
-            other
-        );
-        assert!(
-            check([None; 5], Some("crc32"), None)
-                .unwrap()
-                .contains("no corresponding")
-        );
-        let two = [
-            Some("NhCmhg=="),
-            None,
-            Some("qvTGHdzF6KLavt4PO0gs2a6pQ00="),
-            None,
-            None,
-        ];
-        assert!(
-            check(two, None, None)
-                .unwrap()
-                .contains("Multiple checksum Types")
-        );
-        for bad in ["abc", "NhCmhg", "NhCmhh==", "AAAAAAAAAAA="] {
-            assert_eq!(
-                check([Some(bad), None, None, None, None], None, None).as_deref(),
-                Some("Value for x-amz-checksum-crc32 header is invalid."),
-                "{bad}"
-            );
-        }
-        let crc64 = [None, None, None, None, Some("AAAAAAAAAAA=")];
-        assert_eq!(check(crc64, Some("crc64nvme"), None), None);
     }
 
     #[test]
