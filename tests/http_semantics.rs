@@ -343,6 +343,49 @@ async fn a_body_that_does_not_match_its_checksum_is_refused() {
     h.cleanup().await;
 }
 
+/// An upload that names no checksum keeps S3's default, CRC64NVME (the
+/// function has the SDK compute it for the hop to S3, in place of the SDK's
+/// own default CRC32), as a direct upload would; one that names a checksum
+/// keeps that one.
+#[tokio::test]
+async fn an_upload_without_a_checksum_keeps_s3s_default() {
+    let h = Harness::start().await;
+    let bucket = h.new_bucket("default-sum").await;
+    let crc64nvme = s3_proxy::operation::ChecksumAlgorithm::Crc64Nvme.compute(b"hello");
+    let cases = [
+        (
+            "plain",
+            None,
+            "x-amz-checksum-crc64nvme",
+            crc64nvme.as_str(),
+        ),
+        (
+            "named",
+            Some(("x-amz-checksum-crc32", "NhCmhg==")),
+            "x-amz-checksum-crc32",
+            "NhCmhg==",
+        ),
+    ];
+    for (key, sent, header, value) in cases {
+        let mut req = HttpRequest::new("PUT", &format!("/{bucket}/{key}")).body(b"hello".to_vec());
+        if let Some((name, sum)) = sent {
+            req = req.header(name, sum);
+        }
+        let put = h.call(req).await;
+        assert_eq!(put.status, 200, "{key}: {}", put.text());
+        assert_eq!(put.header(header), Some(value), "{key}");
+        let head = HttpRequest::new("HEAD", &format!("/{bucket}/{key}"));
+        let head = h.call(head.header("x-amz-checksum-mode", "ENABLED")).await;
+        assert_eq!(head.header(header), Some(value), "{key}");
+        let others = ["crc32", "crc32c", "sha1", "sha256", "crc64nvme"]
+            .map(|a| format!("x-amz-checksum-{a}"))
+            .into_iter()
+            .filter(|h| h != header && head.header(h).is_some());
+        assert_eq!(others.collect::<Vec<_>>(), Vec::<String>::new(), "{key}");
+    }
+    h.cleanup().await;
+}
+
 #[tokio::test]
 async fn a_listing_of_2500_keys_pages_to_completion() {
     let h = Harness::start().await;

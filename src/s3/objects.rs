@@ -324,6 +324,12 @@ impl Backend {
             .set_sse_customer_key(key.as_ref().map(|k| k.key.clone()))
             .set_sse_customer_key_md5(key.map(|k| k.key_md5))
             .set_expected_bucket_owner(owner.map(str::to_string));
+        // No checksum from the client: the SDK computes S3's default,
+        // CRC64NVME, for the hop to S3 (its own default is CRC32), so the
+        // object keeps the checksum S3 gives an upload that names none.
+        if put.checksums.is_empty() {
+            request = request.checksum_algorithm(SdkChecksum::Crc64Nvme);
+        }
         for checksum in put.checksums {
             let value = checksum.value;
             let (with_value, algorithm) = match checksum.algorithm {
