@@ -44,6 +44,10 @@ fn code<E: ProvideErrorMetadata, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> St
         .to_string()
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 async fn put(c: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
     let out = c
         .put_object()
@@ -716,6 +720,228 @@ async fn multipart_uploads_keep_checksums_as_s3_does() {
     );
 }
 
+/// GET and HEAD by part number, as S3 answers them (and as transfer
+/// managers download in parallel): a part of a multipart object (206, its
+/// bytes, the object's ETag, `x-amz-mp-parts-count`, the part's checksum),
+/// part 1 of any other object (all of it), and S3's refusals.
+#[tokio::test]
+async fn objects_are_read_by_part_number() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    use s3_proxy::operation::ChecksumAlgorithm as Algorithm;
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("byparts").send().await.unwrap();
+    let parts = [random_bytes(5 * 1024 * 1024, 7), b"tail".to_vec()];
+    let up = c.create_multipart_upload().bucket("byparts").key("mp");
+    let up = up
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap();
+    let mut completed = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let n = i as i32 + 1;
+        let upload = c.upload_part().bucket("byparts").key("mp").upload_id(id);
+        let upload = upload
+            .part_number(n)
+            .checksum_crc32(Algorithm::Crc32.compute(part));
+        let out = upload
+            .body(ByteStream::from(part.clone()))
+            .send()
+            .await
+            .unwrap();
+        let done = CompletedPart::builder()
+            .part_number(n)
+            .e_tag(out.e_tag().unwrap());
+        completed.push(done.checksum_crc32(out.checksum_crc32().unwrap()).build());
+    }
+    let done = c
+        .complete_multipart_upload()
+        .bucket("byparts")
+        .key("mp")
+        .upload_id(id);
+    let list = CompletedMultipartUpload::builder()
+        .set_parts(Some(completed))
+        .build();
+    let etag = done
+        .multipart_upload(list)
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_string();
+    let size = parts[0].len() + parts[1].len();
+    for (n, part) in [(1, &parts[0]), (2, &parts[1])] {
+        let start = if n == 1 { 0 } else { parts[0].len() };
+        let get = c.get_object().bucket("byparts").key("mp").part_number(n);
+        let got = get
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap();
+        let range = format!("bytes {start}-{}/{size}", start + part.len() - 1);
+        assert_eq!(got.content_range(), Some(range.as_str()), "part {n}");
+        assert_eq!(
+            (got.parts_count(), got.e_tag()),
+            (Some(2), Some(etag.as_str()))
+        );
+        let crc32 = Algorithm::Crc32.compute(part);
+        assert_eq!(got.checksum_crc32(), Some(crc32.as_str()), "part {n}");
+        assert_eq!(got.checksum_type(), Some(&ChecksumType::Composite));
+        assert_eq!(
+            &got.body.collect().await.unwrap().to_vec(),
+            part,
+            "part {n}"
+        );
+        let head = c.head_object().bucket("byparts").key("mp").part_number(n);
+        let head = head.send().await.unwrap();
+        assert_eq!(head.content_length(), Some(part.len() as i64), "part {n}");
+        assert_eq!(head.parts_count(), Some(2));
+    }
+    // An object of one part: part 1 is all of it, with no parts count.
+    put(c, "byparts", "single", b"whole").await;
+    let got = c
+        .get_object()
+        .bucket("byparts")
+        .key("single")
+        .part_number(1);
+    let got = got.send().await.unwrap();
+    assert_eq!(got.parts_count(), None);
+    assert_eq!(got.body.collect().await.unwrap().to_vec(), b"whole");
+    // Past the last part: 416 InvalidPartNumber; with a Range, or out of
+    // 1..=10000: 400.
+    for key in ["mp", "single"] {
+        let past = c.get_object().bucket("byparts").key(key).part_number(3);
+        let past = past.send().await.unwrap_err();
+        assert_eq!(code(&past), "InvalidPartNumber", "{key}");
+        assert_eq!(past.raw_response().unwrap().status().as_u16(), 416);
+    }
+    let both = c
+        .get_object()
+        .bucket("byparts")
+        .key("mp")
+        .part_number(1)
+        .range("bytes=0-1");
+    assert_eq!(code(&both.send().await.unwrap_err()), "InvalidRequest");
+    let zero = c
+        .get_object()
+        .bucket("byparts")
+        .key("mp")
+        .part_number(10_001);
+    assert_eq!(code(&zero.send().await.unwrap_err()), "InvalidArgument");
+}
+
+/// UploadPartCopy (what `aws s3 cp` and transfer managers use to copy
+/// objects over their multipart threshold): a part made of an object or a
+/// range of it, with the ETag and checksum UploadPart would give those
+/// bytes, and S3's refusals.
+#[tokio::test]
+async fn parts_are_copied_from_objects_and_ranges() {
+    use aws_sdk_s3::types::ChecksumAlgorithm;
+    use md5::Digest;
+    use s3_proxy::operation::ChecksumAlgorithm as Algorithm;
+    let s = store().await;
+    let c = &s.client;
+    c.create_bucket().bucket("partcopy").send().await.unwrap();
+    let source = random_bytes(5 * 1024 * 1024 + 10, 11);
+    put(c, "partcopy", "dir/the source", &source).await;
+    put(c, "partcopy", "small", b"small object").await;
+    let up = c.create_multipart_upload().bucket("partcopy").key("joined");
+    let up = up
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap();
+    let copy = |n: i32, from: &str| {
+        c.upload_part_copy()
+            .bucket("partcopy")
+            .key("joined")
+            .upload_id(id)
+            .part_number(n)
+            .copy_source(from)
+    };
+    let first = &source[..5 * 1024 * 1024];
+    let range = format!("bytes=0-{}", first.len() - 1);
+    let one = copy(1, "partcopy/dir/the%20source").copy_source_range(range);
+    let one = one.send().await.unwrap();
+    let two = copy(2, "/partcopy/small").send().await.unwrap();
+    let mut completed = Vec::new();
+    let mut md5s = Vec::new();
+    for (n, out, bytes) in [(1, &one, first), (2, &two, &b"small object"[..])] {
+        let result = out.copy_part_result().unwrap();
+        let md5 = md5::Md5::digest(bytes);
+        let etag = format!("\"{}\"", hex(&md5));
+        assert_eq!(result.e_tag(), Some(etag.as_str()), "part {n}");
+        let crc32 = Algorithm::Crc32.compute(bytes);
+        assert_eq!(result.checksum_crc32(), Some(crc32.as_str()), "part {n}");
+        md5s.extend_from_slice(&md5);
+        let part = CompletedPart::builder().part_number(n).e_tag(etag);
+        completed.push(part.checksum_crc32(crc32).build());
+    }
+    let listed = c
+        .list_parts()
+        .bucket("partcopy")
+        .key("joined")
+        .upload_id(id);
+    let sizes: Vec<i64> = listed
+        .send()
+        .await
+        .unwrap()
+        .parts()
+        .iter()
+        .map(|p| p.size().unwrap())
+        .collect();
+    assert_eq!(sizes, [first.len() as i64, 12]);
+
+    // S3's refusals, the upload left as it was.
+    let refusals = [
+        (
+            copy(3, "partcopy/small").copy_source_range("bytes=0-12"),
+            "InvalidArgument",
+        ),
+        (
+            copy(3, "partcopy/small").copy_source_range("0-2"),
+            "InvalidArgument",
+        ),
+        (copy(3, "partcopy/missing"), "NoSuchKey"),
+        (
+            copy(3, "partcopy/small").copy_source_if_match("\"other\""),
+            "PreconditionFailed",
+        ),
+        (copy(10_001, "partcopy/small"), "InvalidArgument"),
+        (
+            copy(3, "partcopy/small").upload_id("no-such-upload"),
+            "NoSuchUpload",
+        ),
+    ];
+    for (i, (call, expected)) in refusals.into_iter().enumerate() {
+        assert_eq!(
+            code(&call.send().await.unwrap_err()),
+            expected,
+            "refusal {i}"
+        );
+    }
+
+    let done = c
+        .complete_multipart_upload()
+        .bucket("partcopy")
+        .key("joined")
+        .upload_id(id);
+    let list = CompletedMultipartUpload::builder()
+        .set_parts(Some(completed))
+        .build();
+    let done = done.multipart_upload(list).send().await.unwrap();
+    let etag = format!("\"{}-2\"", hex(&md5::Md5::digest(&md5s)));
+    assert_eq!(done.e_tag(), Some(etag.as_str()));
+    assert_eq!(
+        get(c, "partcopy", "joined").await,
+        [first, &b"small object"[..]].concat()
+    );
+}
+
 #[tokio::test]
 async fn checksums_the_store_does_not_keep_are_refused() {
     let s = store().await;
@@ -1004,25 +1230,25 @@ async fn errors_keep_s3_codes() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "NoSuchUpload");
-    // A part number is refused by GET and HEAD alike, never ignored.
+    // A part past the last is 416 on GET and HEAD alike.
     let err = c
         .get_object()
         .bucket("codes")
         .key("k")
-        .part_number(1)
+        .part_number(2)
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(&err), "NotImplemented");
+    assert_eq!(code(&err), "InvalidPartNumber");
     let err = c
         .head_object()
         .bucket("codes")
         .key("k")
-        .part_number(1)
+        .part_number(2)
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(501));
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(416));
     let err = c
         .create_bucket()
         .bucket("Bad_Name")
@@ -1069,10 +1295,7 @@ async fn ranges_metadata_and_content_headers_come_back() {
     assert_eq!(out.metadata().unwrap()["origin"], "test");
     // The ETag of a single PUT is the MD5 of its bytes.
     use md5::Digest;
-    let md5: String = md5::Md5::digest(&body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let md5 = hex(&md5::Md5::digest(&body));
     assert_eq!(out.e_tag(), Some(format!("\"{md5}\"").as_str()));
     for (range, first, last) in [
         ("bytes=0-9", 0, 9),
@@ -1369,10 +1592,7 @@ async fn multipart_uploads_join_parts_with_s3s_etag() {
         .send()
         .await
         .unwrap();
-    let expected: String = md5::Md5::digest(&md5s)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let expected = hex(&md5::Md5::digest(&md5s));
     assert_eq!(out.e_tag(), Some(format!("\"{expected}-2\"").as_str()));
     let mut whole = parts[0].clone();
     whole.extend_from_slice(&parts[1]);

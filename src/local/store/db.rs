@@ -101,6 +101,19 @@ pub struct Attrs {
     /// Object tags, in the order given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<(String, String)>,
+    /// A multipart object's parts, in order (none: one part), for reads by
+    /// part number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartOf>,
+}
+
+/// One part of a multipart object: its size and its checksum (of the
+/// object's algorithm).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartOf {
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 /// `x-amz-server-side-encryption*` of an object.

@@ -6,7 +6,7 @@
 
 use super::blobs::new_id;
 use super::checksums::{UploadChecksum, invalid_part};
-use super::db::{self, Attrs, ObjectRow, PartRow, UploadRow};
+use super::db::{self, Attrs, ObjectRow, PartOf, PartRow, UploadRow};
 use super::objects::{
     attrs_of, check_write, checksums_of, echo_checksums, hex, receive_body, storage_class,
 };
@@ -30,6 +30,47 @@ fn initiator() -> Initiator {
         display_name: Some(OWNER_ID.into()),
         id: Some(OWNER_ID.into()),
     }
+}
+
+fn check_part_number(number: i32) -> S3Result<()> {
+    if !(1..=MAX_PART_NUMBER).contains(&number) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ));
+    }
+    Ok(())
+}
+
+/// The bytes `x-amz-copy-source-range` names (`bytes=first-last`, both
+/// within the source), or all of the source; S3's 400s otherwise.
+fn copy_range(range: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
+    let Some(range) = range else {
+        return Ok(0..size);
+    };
+    let number = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    let (first, last) = range
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| Some((number(a)?, number(b)?)))
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+            )
+        })?;
+    if first > last || last >= size {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Range specified is not valid for source object of size: {}",
+            size
+        ));
+    }
+    Ok(first..last + 1)
 }
 
 /// The algorithm and type an upload was created with, as S3 answers them
@@ -174,12 +215,7 @@ impl LocalStore {
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let input = req.input;
-        if !(1..=MAX_PART_NUMBER).contains(&input.part_number) {
-            return Err(s3_error!(
-                InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive"
-            ));
-        }
+        check_part_number(input.part_number)?;
         let sent = checksums_of!(input, &req.headers)?;
         let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
         let upload = {
@@ -216,6 +252,107 @@ impl LocalStore {
         })
         .await?;
         Ok(S3Response::new(out))
+    }
+
+    /// A part copied from an object (or a range of it), as UploadPart would
+    /// have stored those bytes: its MD5 as ETag, its checksum of the
+    /// upload's algorithm.
+    pub(super) async fn upload_part_copy_impl(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let input = req.input;
+        check_part_number(input.part_number)?;
+        let (src_bucket, src_key, src_version) =
+            super::objects::copy_source_of(&input.copy_source)?;
+        self.no_versions(&src_bucket, src_version.as_deref())
+            .await?;
+        super::objects::no_sse_c(input.sse_customer_algorithm.as_deref())?;
+        let conditions = super::rules::Conditions {
+            if_match: input.copy_source_if_match,
+            if_none_match: input.copy_source_if_none_match,
+            if_modified_since: input.copy_source_if_modified_since,
+            if_unmodified_since: input.copy_source_if_unmodified_since,
+        };
+        let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
+        let upload = {
+            let (bucket, key, upload_id) = (bucket.clone(), key.clone(), upload_id.clone());
+            self.blocking(move |s| {
+                s.db.read(|tx| {
+                    db::require_bucket(tx, &bucket)?;
+                    db::upload(tx, &bucket, &key, &upload_id)
+                })
+            })
+            .await?
+        };
+        let found = self
+            .find_copy_source(src_bucket, src_key, conditions)
+            .await?;
+        let span = copy_range(input.copy_source_range.as_deref(), found.row.size)?;
+        let checksum = UploadChecksum::of(&upload.attrs);
+        let writer = self.inner.blobs.create().await.map_err(S3Error::from)?;
+        let source = self.inner.blobs.path(&found.row.blob);
+        let (writer, md5, sum) = self
+            .blocking(move |_| {
+                use md5::Digest;
+                use std::io::{Read, Seek, Write};
+                let mut writer = writer;
+                let mut from = match std::fs::File::open(&source) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(StoreError::NoSuchKey);
+                    }
+                    opened => opened?,
+                };
+                from.seek(std::io::SeekFrom::Start(span.start))?;
+                let mut target = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(writer.temp_path())?;
+                let (mut md5, mut hasher) = (md5::Md5::new(), checksum.algorithm.hasher());
+                let mut buf = vec![0; 1024 * 1024];
+                let mut left = span.end - span.start;
+                while left > 0 {
+                    let n = from.read(&mut buf[..left.min(1024 * 1024) as usize])?;
+                    if n == 0 {
+                        return Err(StoreError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+                    }
+                    md5.update(&buf[..n]);
+                    hasher.update(&buf[..n]);
+                    target.write_all(&buf[..n])?;
+                    left -= n as u64;
+                }
+                writer.add_size(span.end - span.start);
+                target.sync_data()?;
+                drop(target);
+                writer.place_sync()?;
+                let md5: [u8; 16] = md5.finalize().into();
+                Ok((writer, md5, crate::operation::finish(hasher)))
+            })
+            .await?;
+        let part = PartRow {
+            number: input.part_number,
+            blob: writer.id.clone(),
+            size: writer.size(),
+            etag: hex(&md5),
+            modified_ms: now_ms(),
+            checksums: [(checksum.algorithm.key().to_string(), sum)].into(),
+        };
+        let mut result = CopyPartResult {
+            e_tag: Some(etag(&part.etag)),
+            last_modified: Some(timestamp(part.modified_ms)),
+            ..Default::default()
+        };
+        echo_checksums!(result, &part.checksums);
+        self.blocking(move |s| {
+            s.commit(Some(writer), |tx| {
+                db::upload(tx, &bucket, &key, &upload_id)?;
+                db::put_part(tx, &upload_id, &part)
+            })
+        })
+        .await?;
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(result),
+            ..Default::default()
+        }))
     }
 
     pub(super) async fn complete_multipart_upload_impl(
@@ -302,14 +439,14 @@ impl LocalStore {
             ));
         }
         // The object's checksum, from its parts', before the 200 and the join.
-        let object_checksum = {
+        let (object_checksum, sums) = {
             let chosen = chosen.clone();
             self.blocking(move |s| {
                 let sums = chosen
                     .iter()
                     .map(|p| Ok((part_checksum(s, p, checksum)?, p.size)))
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                Ok(checksum.of_parts(&sums)?)
+                Ok((checksum.of_parts(&sums)?, sums))
             })
             .await?
         };
@@ -333,6 +470,13 @@ impl LocalStore {
                     }
                     let mut attrs = upload.attrs.clone();
                     checksum.keep(object_checksum, &mut attrs);
+                    attrs.parts = sums
+                        .into_iter()
+                        .map(|(checksum, size)| PartOf {
+                            size,
+                            checksum: Some(checksum),
+                        })
+                        .collect();
                     target.sync_data()?;
                     drop(target);
                     writer.place_sync()?;
@@ -524,6 +668,35 @@ impl LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_ranges_are_read_as_s3_reads_them() {
+        let code = |r: Option<&str>| {
+            copy_range(r, 10).map_err(|e| e.message().unwrap_or_default().to_string())
+        };
+        assert_eq!(code(None), Ok(0..10));
+        assert_eq!(code(Some("bytes=0-9")), Ok(0..10));
+        assert_eq!(code(Some("bytes=3-3")), Ok(3..4));
+        for bad in [
+            "0-2",
+            "bytes=0",
+            "bytes=-2",
+            "bytes=a-z",
+            "bytes=0-2,3-5",
+            "bytes= 0-2",
+        ] {
+            assert!(
+                code(Some(bad)).unwrap_err().contains("must be of the form"),
+                "{bad}"
+            );
+        }
+        for outside in ["bytes=0-10", "bytes=10-12", "bytes=5-2"] {
+            assert!(
+                code(Some(outside)).unwrap_err().contains("of size: 10"),
+                "{outside}"
+            );
+        }
+    }
 
     #[test]
     fn multipart_etags_are_s3s() {

@@ -27,12 +27,22 @@ const INLINE_READ: u64 = 256 * 1024;
 const FIRST_CHUNK: u64 = 64 * 1024;
 const LARGEST_CHUNK: u64 = 1024 * 1024;
 
+/// What a GET or HEAD asks for.
+enum Wanted {
+    All,
+    Range(Range),
+    /// `?partNumber=`: a part of a multipart object (1: all of any other).
+    Part(i32),
+}
+
 /// What a GET or HEAD found.
-struct Found {
-    row: ObjectRow,
-    attrs: Attrs,
-    /// Byte range served, if a Range was asked.
+pub(super) struct Found {
+    pub row: ObjectRow,
+    pub attrs: Attrs,
+    /// Byte range served, if a Range or a part was asked.
     range: Option<std::ops::Range<u64>>,
+    /// The part number read, if one was asked.
+    part: Option<i32>,
     body: Option<Body>,
 }
 
@@ -51,7 +61,11 @@ macro_rules! read_output {
             .checksum_mode
             .as_ref()
             .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
-        let checksums = checksum_headers(&$found.attrs, asked && $found.range.is_none());
+        let checksums = read_checksums(&$found.attrs, $found.part, $found.range.is_some(), asked);
+        let parts_count = $found
+            .part
+            .filter(|_| !$found.attrs.parts.is_empty())
+            .map(|_| $found.attrs.parts.len() as i32);
         let attrs = $found.attrs;
         let mut out = $output {
             $($field: $value,)*
@@ -66,6 +80,7 @@ macro_rules! read_output {
                 )
             }),
             e_tag: Some(etag(&$found.row.etag)),
+            parts_count,
             last_modified: Some(timestamp($found.row.modified_ms)),
             storage_class: $found.row.class.map(StorageClass::from),
             expires: $input.response_expires.or_else(|| expires_of(&attrs)),
@@ -110,12 +125,23 @@ macro_rules! find_for_read {
         $store
             .no_versions(&$input.bucket, $input.version_id.as_deref())
             .await?;
-        if $input.part_number.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "Reading an object by partNumber is not implemented by the local store"
-            ));
-        }
+        let wanted = match ($input.part_number, $input.range) {
+            (Some(_), Some(_)) => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Cannot specify both Range header and partNumber query parameter"
+                ));
+            }
+            (Some(n), None) if !(1..=10_000).contains(&n) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "Part number must be an integer between 1 and 10000, inclusive"
+                ));
+            }
+            (Some(n), None) => Wanted::Part(n),
+            (None, Some(range)) => Wanted::Range(range),
+            (None, None) => Wanted::All,
+        };
         let conditions = Conditions {
             if_match: $input.if_match,
             if_none_match: $input.if_none_match,
@@ -127,7 +153,7 @@ macro_rules! find_for_read {
                 $input.bucket.clone(),
                 $input.key.clone(),
                 conditions,
-                $input.range,
+                wanted,
                 $with_body,
             )
             .await?;
@@ -149,7 +175,7 @@ impl LocalStore {
         bucket: String,
         key: String,
         conditions: Conditions,
-        range: Option<Range>,
+        wanted: Wanted,
         open: bool,
     ) -> S3Result<Found> {
         self.blocking(move |s| {
@@ -159,13 +185,19 @@ impl LocalStore {
                     db::object(tx, &bucket, &key)?.ok_or(StoreError::NoSuchKey)
                 })?;
                 evaluate(&conditions, &row.etag, row.modified_ms)?;
-                let span = match range {
-                    None => None,
+                let (span, part) = match &wanted {
+                    Wanted::All => (None, None),
+                    // An empty part is read as no range (`bytes 0-0/0` would
+                    // name a byte that is not there).
+                    Wanted::Part(n) => {
+                        let span = part_span(&attrs, row.size, *n)?;
+                        (Some(span).filter(|s| !s.is_empty()), Some(*n))
+                    }
                     // An empty span is no range: s3s gives a suffix range of
                     // an empty object (`bytes=-3`) the span 0..0, which would
                     // be a 206 `bytes 0-0/0` naming a byte that is not there.
-                    Some(r) => match r.check(row.size) {
-                        Ok(span) if !span.is_empty() => Some(span),
+                    Wanted::Range(r) => match r.check(row.size) {
+                        Ok(span) if !span.is_empty() => (Some(span), None),
                         _ => {
                             return Err(StoreError::S3(s3_error!(
                                 InvalidRange,
@@ -179,6 +211,7 @@ impl LocalStore {
                         row,
                         attrs,
                         range: span,
+                        part,
                         body: None,
                     });
                 }
@@ -205,6 +238,7 @@ impl LocalStore {
                     row,
                     attrs,
                     range: span,
+                    part,
                     body: Some(body),
                 });
             }
@@ -441,28 +475,40 @@ impl LocalStore {
 
     /// CopyObject: the new object shares the source's bytes (a hard link to
     /// its immutable blob, or a copy where links are not possible).
+    /// The source of CopyObject and UploadPartCopy, under its
+    /// `x-amz-copy-source-if-*` conditions (one that fails is 412, as S3
+    /// answers a copy); one stored with a customer key is refused.
+    pub(super) async fn find_copy_source(
+        &self,
+        bucket: String,
+        key: String,
+        conditions: Conditions,
+    ) -> S3Result<Found> {
+        let found = self
+            .find(bucket, key, conditions, Wanted::All, false)
+            .await
+            .map_err(|e| {
+                if *e.code() == s3s::S3ErrorCode::NotModified {
+                    s3_error!(PreconditionFailed)
+                } else {
+                    e
+                }
+            })?;
+        if found.attrs.encryption.customer_key_md5.is_some() {
+            return Err(s3_error!(
+                NotImplemented,
+                "Copying an object stored with a customer key is not implemented by the local store"
+            ));
+        }
+        Ok(found)
+    }
+
     pub(super) async fn copy_object_impl(
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         let input = req.input;
-        let (src_bucket, src_key, src_version) = match &input.copy_source {
-            CopySource::Bucket {
-                bucket,
-                key,
-                version_id,
-            } => (
-                bucket.to_string(),
-                key.to_string(),
-                version_id.as_deref().map(str::to_string),
-            ),
-            CopySource::AccessPoint { .. } | CopySource::Outpost { .. } => {
-                return Err(s3_error!(
-                    NotImplemented,
-                    "Copying from an access point is not implemented"
-                ));
-            }
-        };
+        let (src_bucket, src_key, src_version) = copy_source_of(&input.copy_source)?;
         self.no_versions(&src_bucket, src_version.as_deref())
             .await?;
         no_sse_c(input.sse_customer_algorithm.as_deref())?;
@@ -481,25 +527,12 @@ impl LocalStore {
             if_unmodified_since: input.copy_source_if_unmodified_since,
         };
         let found = self
-            .find(src_bucket, src_key.clone(), conditions, None, false)
-            .await
-            .map_err(|e| {
-                if *e.code() == s3s::S3ErrorCode::NotModified {
-                    s3_error!(PreconditionFailed)
-                } else {
-                    e
-                }
-            })?;
-        if !replace && input.bucket == src_bucket_of(&input.copy_source) && input.key == src_key {
+            .find_copy_source(src_bucket.clone(), src_key.clone(), conditions)
+            .await?;
+        if !replace && input.bucket == src_bucket && input.key == src_key {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
-            ));
-        }
-        if found.attrs.encryption.customer_key_md5.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "Copying an object stored with a customer key is not implemented by the local store"
             ));
         }
         let encryption = super::extras::for_write(
@@ -557,6 +590,8 @@ impl LocalStore {
             })
             .await?;
         super::checksums::keep_whole(algorithm, checksum, &mut attrs);
+        // A copy is one part.
+        attrs.parts.clear();
         writer.add_size(found.row.size);
         writer
             .place()
@@ -586,15 +621,27 @@ impl LocalStore {
     }
 }
 
-fn src_bucket_of(source: &CopySource) -> String {
+/// The bucket, key and version `x-amz-copy-source` names.
+pub(super) fn copy_source_of(source: &CopySource) -> S3Result<(String, String, Option<String>)> {
     match source {
-        CopySource::Bucket { bucket, .. } => bucket.to_string(),
-        _ => String::new(),
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } => Ok((
+            bucket.to_string(),
+            key.to_string(),
+            version_id.as_deref().map(str::to_string),
+        )),
+        CopySource::AccessPoint { .. } | CopySource::Outpost { .. } => Err(s3_error!(
+            NotImplemented,
+            "Copying from an access point is not implemented"
+        )),
     }
 }
 
 /// SSE with customer keys is not emulated: refused, never ignored.
-fn no_sse_c(algorithm: Option<&str>) -> S3Result<()> {
+pub(super) fn no_sse_c(algorithm: Option<&str>) -> S3Result<()> {
     match algorithm {
         None => Ok(()),
         Some(_) => Err(s3_error!(
@@ -618,17 +665,49 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
-/// The stored checksums, sent when asked (`x-amz-checksum-mode: ENABLED`,
-/// which aws-sdk-s3 sends on GetObject by default) and the whole object is
-/// read or headed, as S3 does.
-fn checksum_headers(attrs: &Attrs, send: bool) -> [Option<String>; 5] {
-    ALGORITHMS.map(|name| {
-        if send {
-            attrs.checksums.get(name).cloned()
-        } else {
-            None
+/// The checksums a read answers, when asked (`x-amz-checksum-mode:
+/// ENABLED`, which aws-sdk-s3 sends on GetObject by default), as S3 does:
+/// the object's, for the whole object; a part's, for a part read by number
+/// (the object's, for part 1 of an object of one part); none for a range.
+fn read_checksums(
+    attrs: &Attrs,
+    part: Option<i32>,
+    ranged: bool,
+    asked: bool,
+) -> [Option<String>; 5] {
+    let of_object = |name: &str| attrs.checksums.get(name).cloned();
+    match (part, ranged) {
+        _ if !asked => Default::default(),
+        (Some(_), _) if attrs.parts.is_empty() => ALGORITHMS.map(of_object),
+        (Some(n), _) => {
+            let part = attrs
+                .parts
+                .get(n as usize - 1)
+                .and_then(|p| p.checksum.clone());
+            ALGORITHMS.map(|name| of_object(name).and(part.clone()))
         }
-    })
+        (None, false) => ALGORITHMS.map(of_object),
+        (None, true) => Default::default(),
+    }
+}
+
+/// The bytes of part `n` of an object: of its recorded parts, or all of
+/// an object of one part for `n` 1. Another is S3's 416 InvalidPartNumber.
+fn part_span(attrs: &Attrs, size: u64, n: i32) -> Result<std::ops::Range<u64>, StoreError> {
+    let count = attrs.parts.len().max(1);
+    if n as usize > count {
+        let mut e = S3Error::with_message(
+            s3s::S3ErrorCode::Custom("InvalidPartNumber".into()),
+            "The requested partnumber is not satisfiable",
+        );
+        e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+        return Err(StoreError::S3(e));
+    }
+    if attrs.parts.is_empty() {
+        return Ok(0..size);
+    }
+    let before: u64 = attrs.parts[..n as usize - 1].iter().map(|p| p.size).sum();
+    Ok(before..before + attrs.parts[n as usize - 1].size)
 }
 
 /// `len` bytes of `file` from where it stands, in growing chunks, each read
