@@ -478,6 +478,18 @@ async fn every_object_has_a_checksum_answered_when_asked() {
     assert_eq!(head.checksum_sha256(), Some(sha256));
 }
 
+/// The checksum of an SDK output in the algorithm of the test below
+/// (CRC32, SHA256, else CRC64NVME).
+macro_rules! own_checksum {
+    ($out:expr, $algorithm:expr) => {
+        match $algorithm {
+            s3_proxy::operation::ChecksumAlgorithm::Crc32 => $out.checksum_crc32(),
+            s3_proxy::operation::ChecksumAlgorithm::Sha256 => $out.checksum_sha256(),
+            _ => $out.checksum_crc64_nvme(),
+        }
+    };
+}
+
 /// Multipart uploads keep checksums as S3 does: the algorithm and type
 /// CreateMultipartUpload names (or S3's default, a CRC64NVME of the whole
 /// object), each part's checksum, and the object's, checked against what
@@ -548,11 +560,7 @@ async fn multipart_uploads_keep_checksums_as_s3_does() {
                 .await
                 .unwrap();
             let sum = own.compute(part);
-            let answered = match own {
-                Algorithm::Crc32 => out.checksum_crc32(),
-                Algorithm::Sha256 => out.checksum_sha256(),
-                _ => out.checksum_crc64_nvme(),
-            };
+            let answered = own_checksum!(out, own);
             assert_eq!(answered, Some(sum.as_str()), "{key} part {n}");
             let done = CompletedPart::builder()
                 .part_number(n)
@@ -666,12 +674,7 @@ async fn multipart_uploads_keep_checksums_as_s3_does() {
             .send()
             .await
             .unwrap();
-        let object = match own {
-            Algorithm::Crc32 => done.checksum_crc32(),
-            Algorithm::Sha256 => done.checksum_sha256(),
-            _ => done.checksum_crc64_nvme(),
-        };
-        assert_eq!(object, Some(expected), "{key}");
+        assert_eq!(own_checksum!(done, own), Some(expected), "{key}");
         assert_eq!(done.checksum_type(), Some(&kind), "{key}");
         let head = c.head_object().bucket("mpsums").key(&key);
         let head = head
@@ -679,12 +682,7 @@ async fn multipart_uploads_keep_checksums_as_s3_does() {
             .send()
             .await
             .unwrap();
-        let object = match own {
-            Algorithm::Crc32 => head.checksum_crc32(),
-            Algorithm::Sha256 => head.checksum_sha256(),
-            _ => head.checksum_crc64_nvme(),
-        };
-        assert_eq!(object, Some(expected), "{key}");
+        assert_eq!(own_checksum!(head, own), Some(expected), "{key}");
         assert_eq!(head.checksum_type(), Some(&kind), "{key}");
     }
     // What S3 refuses at the start, and a part of another algorithm.

@@ -218,16 +218,7 @@ impl LocalStore {
         check_part_number(input.part_number)?;
         let sent = checksums_of!(input, &req.headers)?;
         let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
-        let upload = {
-            let (bucket, key, upload_id) = (bucket.clone(), key.clone(), upload_id.clone());
-            self.blocking(move |s| {
-                s.db.read(|tx| {
-                    db::require_bucket(tx, &bucket)?;
-                    db::upload(tx, &bucket, &key, &upload_id)
-                })
-            })
-            .await?
-        };
+        let upload = self.find_upload(&bucket, &key, &upload_id).await?;
         let checksums = UploadChecksum::of(&upload.attrs).for_part(sent)?;
         let checked = receive_body!(self, input, checksums, req.trailing_headers).await?;
         let writer = checked.writer;
@@ -244,14 +235,39 @@ impl LocalStore {
             ..Default::default()
         };
         echo_checksums!(out, &part.checksums);
+        self.commit_part(bucket, key, upload_id, part, writer)
+            .await?;
+        Ok(S3Response::new(out))
+    }
+
+    /// The upload a part names, in its bucket, for its key.
+    async fn find_upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<UploadRow> {
+        let (bucket, key, upload_id) = (bucket.to_string(), key.to_string(), upload_id.to_string());
+        self.blocking(move |s| {
+            s.db.read(|tx| {
+                db::require_bucket(tx, &bucket)?;
+                db::upload(tx, &bucket, &key, &upload_id)
+            })
+        })
+        .await
+    }
+
+    /// Names a placed part blob by its row, if the upload is still there.
+    async fn commit_part(
+        &self,
+        bucket: String,
+        key: String,
+        upload_id: String,
+        part: PartRow,
+        writer: super::blobs::BlobWriter,
+    ) -> S3Result<()> {
         self.blocking(move |s| {
             s.commit(Some(writer), |tx| {
                 db::upload(tx, &bucket, &key, &upload_id)?;
                 db::put_part(tx, &upload_id, &part)
             })
         })
-        .await?;
-        Ok(S3Response::new(out))
+        .await
     }
 
     /// A part copied from an object (or a range of it), as UploadPart would
@@ -275,16 +291,7 @@ impl LocalStore {
             if_unmodified_since: input.copy_source_if_unmodified_since,
         };
         let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
-        let upload = {
-            let (bucket, key, upload_id) = (bucket.clone(), key.clone(), upload_id.clone());
-            self.blocking(move |s| {
-                s.db.read(|tx| {
-                    db::require_bucket(tx, &bucket)?;
-                    db::upload(tx, &bucket, &key, &upload_id)
-                })
-            })
-            .await?
-        };
+        let upload = self.find_upload(&bucket, &key, &upload_id).await?;
         let found = self
             .find_copy_source(src_bucket, src_key, conditions)
             .await?;
@@ -342,13 +349,8 @@ impl LocalStore {
             ..Default::default()
         };
         echo_checksums!(result, &part.checksums);
-        self.blocking(move |s| {
-            s.commit(Some(writer), |tx| {
-                db::upload(tx, &bucket, &key, &upload_id)?;
-                db::put_part(tx, &upload_id, &part)
-            })
-        })
-        .await?;
+        self.commit_part(bucket, key, upload_id, part, writer)
+            .await?;
         Ok(S3Response::new(UploadPartCopyOutput {
             copy_part_result: Some(result),
             ..Default::default()
