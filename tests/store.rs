@@ -798,6 +798,52 @@ async fn objects_are_read_by_part_number() {
         assert_eq!(head.content_length(), Some(part.len() as i64), "part {n}");
         assert_eq!(head.parts_count(), Some(2));
     }
+    // GetObjectAttributes: the parts (in pages), the checksum, the size.
+    use aws_sdk_s3::types::ObjectAttributes;
+    let attributes = |key: &str| {
+        c.get_object_attributes()
+            .bucket("byparts")
+            .key(key)
+            .object_attributes(ObjectAttributes::ObjectParts)
+            .object_attributes(ObjectAttributes::Checksum)
+            .object_attributes(ObjectAttributes::ObjectSize)
+    };
+    let all = attributes("mp").send().await.unwrap();
+    assert_eq!(all.object_size(), Some(size as i64));
+    let checksum = all.checksum().unwrap();
+    let composite = checksum.checksum_crc32().unwrap();
+    assert!(composite.ends_with("-2"), "{composite}");
+    assert_eq!(checksum.checksum_type(), Some(&ChecksumType::Composite));
+    assert_eq!(all.e_tag(), None, "not asked");
+    let listed = all.object_parts().unwrap();
+    assert_eq!(listed.total_parts_count(), Some(2));
+    let sizes: Vec<(Option<i64>, Option<&str>)> = listed
+        .parts()
+        .iter()
+        .map(|p| (p.size(), p.checksum_crc32()))
+        .collect();
+    let crc32s = parts.clone().map(|p| Algorithm::Crc32.compute(&p));
+    let expected = [
+        (Some(parts[0].len() as i64), Some(crc32s[0].as_str())),
+        (Some(4), Some(crc32s[1].as_str())),
+    ];
+    assert_eq!(sizes, expected);
+    let page = attributes("mp").max_parts(1).send().await.unwrap();
+    let page = page.object_parts().unwrap();
+    assert_eq!(
+        (page.is_truncated(), page.next_part_number_marker()),
+        (Some(true), Some("1"))
+    );
+    let rest = attributes("mp").part_number_marker("1").send().await.unwrap();
+    let rest = rest.object_parts().unwrap();
+    assert_eq!(
+        rest.parts()
+            .iter()
+            .map(|p| p.part_number())
+            .collect::<Vec<_>>(),
+        [Some(2)]
+    );
+    assert_eq!(rest.is_truncated(), Some(false));
     // An object of one part: part 1 is all of it, with no parts count.
     put(c, "byparts", "single", b"whole").await;
     let got = c
@@ -808,6 +854,9 @@ async fn objects_are_read_by_part_number() {
     let got = got.send().await.unwrap();
     assert_eq!(got.parts_count(), None);
     assert_eq!(got.body.collect().await.unwrap().to_vec(), b"whole");
+    let single = attributes("single").send().await.unwrap();
+    assert!(single.object_parts().is_none(), "one part: none listed");
+    assert_eq!(single.object_size(), Some(5));
     // Past the last part: 416 InvalidPartNumber; with a Range, or out of
     // 1..=10000: 400.
     for key in ["mp", "single"] {

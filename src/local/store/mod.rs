@@ -17,6 +17,7 @@
 //! `_incoming/`, `_store.lock` (held while opening). No name starts with `_`
 //! in s3s-fs's layout or in a bucket name, so neither can collide.
 
+mod attributes;
 mod blobs;
 mod buckets;
 mod checksums;
@@ -375,6 +376,13 @@ impl S3 for LocalStore {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         self.copy_object_impl(req).await
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        self.get_object_attributes_impl(req).await
     }
 
     async fn get_object_tagging(

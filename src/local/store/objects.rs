@@ -28,7 +28,7 @@ const FIRST_CHUNK: u64 = 64 * 1024;
 const LARGEST_CHUNK: u64 = 1024 * 1024;
 
 /// What a GET or HEAD asks for.
-enum Wanted {
+pub(super) enum Wanted {
     All,
     Range(Range),
     /// `?partNumber=`: a part of a multipart object (1: all of any other).
@@ -170,7 +170,7 @@ impl LocalStore {
     /// Finds an object (and opens its blob when `open`), evaluating the
     /// read conditions and the range. A blob replaced between the row read
     /// and the open is looked up again.
-    async fn find(
+    pub(super) async fn find(
         &self,
         bucket: String,
         key: String,
