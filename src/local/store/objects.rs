@@ -570,23 +570,32 @@ impl LocalStore {
         let mut writer = self.inner.blobs.create().await.map_err(S3Error::from)?;
         let source = self.inner.blobs.path(&found.row.blob);
         let target = writer.temp_path().to_path_buf();
-        let checksum = self
+        // S3 gives a copy the MD5 of its bytes as ETag (a multipart source's
+        // `-N` ETag is not the copy's), and the checksum asked for.
+        let multipart = found.row.etag.contains('-');
+        let (checksum, md5) = self
             .blocking(move |_| {
                 std::fs::remove_file(&target)?;
                 if std::fs::hard_link(&source, &target).is_err() {
                     std::fs::copy(&source, &target)?;
                 }
-                match reused {
-                    Some(value) => Ok(value),
-                    None => {
-                        let mut hasher = algorithm.hasher();
-                        std::io::copy(
-                            &mut std::fs::File::open(&source)?,
-                            &mut HashWriter(&mut *hasher),
-                        )?;
-                        Ok(crate::operation::finish(hasher))
-                    }
+                if let Some(value) = reused.clone().filter(|_| !multipart) {
+                    return Ok((value, None));
                 }
+                use md5::Digest;
+                let (mut hasher, mut md5) = (algorithm.hasher(), md5::Md5::new());
+                let mut file = std::fs::File::open(&source)?;
+                let mut buf = vec![0; 1024 * 1024];
+                loop {
+                    let n = file.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]);
+                    md5.update(&buf[..n]);
+                }
+                let checksum = reused.unwrap_or_else(|| crate::operation::finish(hasher));
+                Ok((checksum, multipart.then(|| hex(&md5.finalize()))))
             })
             .await?;
         super::checksums::keep_whole(algorithm, checksum, &mut attrs);
@@ -601,7 +610,7 @@ impl LocalStore {
             key: input.key,
             blob: writer.id.clone(),
             size: found.row.size,
-            etag: found.row.etag,
+            etag: md5.unwrap_or(found.row.etag),
             modified_ms: now_ms(),
             class: class.or(found.row.class),
         };
