@@ -3,7 +3,8 @@
 //! document, only the attributes asked for (`x-amz-object-attributes`).
 
 use super::LocalStore;
-use super::objects::{Wanted, customer_key, echo_checksums};
+use super::objects::{customer_key, echo_checksums};
+use super::reads::Wanted;
 use super::rules::Conditions;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};

@@ -27,6 +27,7 @@ mod list;
 mod migrate;
 mod multipart;
 mod objects;
+mod reads;
 mod rules;
 
 use s3s::dto::*;
