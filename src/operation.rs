@@ -416,6 +416,43 @@ impl Checksum {
     }
 }
 
+/// S3's message when a write carries more than one checksum.
+pub const MULTIPLE_CHECKSUMS: &str =
+    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.";
+
+/// S3's rules on a write's checksum headers, once each value is valid: one
+/// checksum at most (`sent`: their algorithms, by key: `crc32`, ...), and an
+/// `x-amz-sdk-checksum-algorithm` (`named`) names the algorithm of the one
+/// sent, in a header or announced as a trailer (`x-amz-trailer`). The
+/// message of S3's 400 InvalidRequest when one is broken. The router and
+/// the embedded store both apply it.
+pub fn check_checksum_headers(
+    sent: &[&str],
+    named: Option<&str>,
+    trailer: Option<&str>,
+) -> Result<(), &'static str> {
+    if sent.len() > 1 {
+        return Err(MULTIPLE_CHECKSUMS);
+    }
+    let Some(named) = named else {
+        return Ok(());
+    };
+    let sent = sent
+        .first()
+        .copied()
+        .or_else(|| trailer?.trim().strip_prefix(CHECKSUM_PREFIX));
+    match sent {
+        None => Err(
+            "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* \
+             or x-amz-trailer headers were found.",
+        ),
+        Some(sent) if !named.trim().eq_ignore_ascii_case(sent) => {
+            Err("Value for x-amz-sdk-checksum-algorithm header is invalid.")
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// The checksum algorithms S3 takes in `x-amz-checksum-*` headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChecksumAlgorithm {

@@ -63,36 +63,6 @@ fn metadata_size(metadata: &[(String, String)]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A PUT carries one checksum at most; `x-amz-sdk-checksum-algorithm`, the
-/// algorithm an SDK computed it with, must name that checksum's algorithm.
-/// Refused as S3 refuses them (400 InvalidRequest, S3's messages): the
-/// proxy never sends S3 an algorithm without its checksum (the body is not
-/// aws-chunked, so no trailer can carry it).
-fn sdk_checksum_algorithm(headers: &HeaderMap, checksums: &[Checksum]) -> Result<(), ApiError> {
-    if checksums.len() > 1 {
-        return Err(ApiError::InvalidRequest(
-            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
-                .into(),
-        ));
-    }
-    let Some(named) = header(headers, "x-amz-sdk-checksum-algorithm") else {
-        return Ok(());
-    };
-    let Some(checksum) = checksums.first() else {
-        return Err(ApiError::InvalidRequest(
-            "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* \
-             or x-amz-trailer headers were found."
-                .into(),
-        ));
-    };
-    if !named.trim().eq_ignore_ascii_case(checksum.algorithm.name()) {
-        return Err(ApiError::InvalidRequest(
-            "Value for x-amz-sdk-checksum-algorithm header is invalid.".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// SSE-C's three headers: all of them, or none.
 fn customer_key(headers: &HeaderMap) -> Result<Option<CustomerKey>, ApiError> {
     use http::HeaderName;
@@ -197,7 +167,12 @@ pub(super) fn put_object(
             checksums.push(Checksum::parse(algorithm, value)?);
         }
     }
-    sdk_checksum_algorithm(headers, &checksums)?;
+    // The proxy never sends S3 an algorithm without its checksum (the body
+    // is not aws-chunked, so no trailer can carry it).
+    let sent: Vec<&str> = checksums.iter().map(|c| c.algorithm.key()).collect();
+    let named = header(headers, "x-amz-sdk-checksum-algorithm");
+    crate::operation::check_checksum_headers(&sent, named.as_deref(), None)
+        .map_err(|message| ApiError::InvalidRequest(message.into()))?;
     metadata_size(&metadata)?;
     Ok(PutObject {
         content_type,

@@ -156,42 +156,19 @@ fn check_checksum_headers(
         .zip(values)
         .filter_map(|(name, value)| Some((name, value.as_deref()?)))
         .collect();
-    if given.len() > 1 {
-        return Err(s3_error!(
-            InvalidRequest,
-            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
-        ));
-    }
-    // The proxy's rule for a value (canonical base64 of the digest's size),
-    // with its message, answered in S3's form.
+    // The proxy's rules, with its messages, answered in S3's form: each
+    // value the canonical base64 of its digest's size, then the headers.
+    let invalid =
+        |message: String| S3Error::with_message(s3s::S3ErrorCode::InvalidRequest, message);
     for &(name, value) in &given {
         let algorithm = Algorithm::from_name(name);
         if let Some(Err(e)) = algorithm.map(|a| crate::operation::Checksum::parse(a, value)) {
-            return Err(S3Error::with_message(
-                s3s::S3ErrorCode::InvalidRequest,
-                e.to_string(),
-            ));
+            return Err(invalid(e.to_string()));
         }
     }
-    let Some(named) = named else {
-        return Ok(());
-    };
-    let sent = given
-        .first()
-        .map(|&(name, _)| name)
-        .or_else(|| trailer?.strip_prefix("x-amz-checksum-"));
-    match sent {
-        None => Err(s3_error!(
-            InvalidRequest,
-            "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* \
-             or x-amz-trailer headers were found."
-        )),
-        Some(sent) if sent != named => Err(s3_error!(
-            InvalidRequest,
-            "Value for x-amz-sdk-checksum-algorithm header is invalid."
-        )),
-        Some(_) => Ok(()),
-    }
+    let sent: Vec<&str> = given.iter().map(|&(name, _)| name).collect();
+    crate::operation::check_checksum_headers(&sent, named, trailer)
+        .map_err(|message| invalid(message.into()))
 }
 
 /// A checksum of another algorithm than the one expected (`None`: an
@@ -410,9 +387,9 @@ impl UploadChecksum {
             .filter_map(|(name, value)| Some((name, value?)))
             .collect();
         if given.len() > 1 {
-            return Err(s3_error!(
-                InvalidRequest,
-                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+            return Err(S3Error::with_message(
+                s3s::S3ErrorCode::InvalidRequest,
+                crate::operation::MULTIPLE_CHECKSUMS,
             ));
         }
         match given.into_iter().next() {
