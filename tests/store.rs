@@ -724,52 +724,13 @@ async fn multipart_uploads_keep_checksums_as_s3_does() {
 /// part 1 of any other object (all of it), and S3's refusals.
 #[tokio::test]
 async fn objects_are_read_by_part_number() {
-    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    use aws_sdk_s3::types::{ChecksumMode, ChecksumType};
     use s3_proxy::operation::ChecksumAlgorithm as Algorithm;
     let s = store().await;
     let c = &s.client;
     c.create_bucket().bucket("byparts").send().await.unwrap();
     let parts = [random_bytes(5 * 1024 * 1024, 7), b"tail".to_vec()];
-    let up = c.create_multipart_upload().bucket("byparts").key("mp");
-    let up = up
-        .checksum_algorithm(ChecksumAlgorithm::Crc32)
-        .send()
-        .await
-        .unwrap();
-    let id = up.upload_id().unwrap();
-    let mut completed = Vec::new();
-    for (i, part) in parts.iter().enumerate() {
-        let n = i as i32 + 1;
-        let upload = c.upload_part().bucket("byparts").key("mp").upload_id(id);
-        let upload = upload
-            .part_number(n)
-            .checksum_crc32(Algorithm::Crc32.compute(part));
-        let out = upload
-            .body(ByteStream::from(part.clone()))
-            .send()
-            .await
-            .unwrap();
-        let done = CompletedPart::builder()
-            .part_number(n)
-            .e_tag(out.e_tag().unwrap());
-        completed.push(done.checksum_crc32(out.checksum_crc32().unwrap()).build());
-    }
-    let done = c
-        .complete_multipart_upload()
-        .bucket("byparts")
-        .key("mp")
-        .upload_id(id);
-    let list = CompletedMultipartUpload::builder()
-        .set_parts(Some(completed))
-        .build();
-    let etag = done
-        .multipart_upload(list)
-        .send()
-        .await
-        .unwrap()
-        .e_tag()
-        .unwrap()
-        .to_string();
+    let etag = common::upload_in_parts(c, "byparts", "mp", &parts).await;
     let size = parts[0].len() + parts[1].len();
     for (n, part) in [(1, &parts[0]), (2, &parts[1])] {
         let start = if n == 1 { 0 } else { parts[0].len() };

@@ -12,7 +12,7 @@
 mod common;
 
 use common::fault::{Then, held_object};
-use common::{Harness, put_large, random_bytes};
+use common::{Harness, put_large, random_bytes, upload_in_parts};
 use s3_proxy::App;
 use s3_proxy::config::{Config, ResponseMode};
 use s3_proxy::local::gateway::{Gateway, HttpRequest};
@@ -101,47 +101,11 @@ async fn objects_stream_raw_with_the_headers_of_buffered_mode() {
 /// and on the streamed GET, whose bytes arrive whole.
 #[tokio::test]
 async fn an_object_uploaded_in_parts_streams_with_its_composite_checksum() {
-    use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
     let h = Harness::with_config(stream_config()).await;
     let bucket = h.new_bucket("composite").await;
     let parts = [random_bytes(5 * MB, 21), random_bytes(1000, 22)];
     let c = &h.client;
-    let up = c.create_multipart_upload().bucket(&bucket).key("parts.bin");
-    let up = up
-        .checksum_algorithm(ChecksumAlgorithm::Crc32)
-        .send()
-        .await
-        .unwrap();
-    let id = up.upload_id().unwrap();
-    let mut completed = Vec::new();
-    for (i, part) in parts.iter().enumerate() {
-        let n = i as i32 + 1;
-        let upload = c
-            .upload_part()
-            .bucket(&bucket)
-            .key("parts.bin")
-            .upload_id(id);
-        let upload = upload
-            .part_number(n)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32);
-        let out = upload.body(part.clone().into()).send().await.unwrap();
-        let done = CompletedPart::builder()
-            .part_number(n)
-            .e_tag(out.e_tag().unwrap());
-        completed.push(done.checksum_crc32(out.checksum_crc32().unwrap()).build());
-    }
-    let done = c
-        .complete_multipart_upload()
-        .bucket(&bucket)
-        .key("parts.bin");
-    let list = CompletedMultipartUpload::builder()
-        .set_parts(Some(completed))
-        .build();
-    done.upload_id(id)
-        .multipart_upload(list)
-        .send()
-        .await
-        .unwrap();
+    upload_in_parts(c, &bucket, "parts.bin", &parts).await;
     // As the backend's HEAD answers it.
     let direct = c.head_object().bucket(&bucket).key("parts.bin");
     let direct = direct.checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled);

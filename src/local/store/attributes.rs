@@ -64,12 +64,7 @@ impl LocalStore {
         };
         if wants("Checksum") && !attrs.checksums.is_empty() {
             let mut checksum = Checksum {
-                checksum_type: Some(ChecksumType::from(
-                    attrs
-                        .checksum_type
-                        .clone()
-                        .unwrap_or_else(|| ChecksumType::FULL_OBJECT.into()),
-                )),
+                checksum_type: Some(super::checksums::type_of(&attrs)),
                 ..Default::default()
             };
             echo_checksums!(checksum, &attrs.checksums);

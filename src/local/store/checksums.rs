@@ -236,6 +236,17 @@ pub fn for_copy(asked: Option<&str>, source: &Attrs) -> S3Result<(Algorithm, Opt
     Ok((algorithm, reused))
 }
 
+/// The type of an object's checksum (objects kept by versions of the store
+/// before types: a whole object's).
+pub fn type_of(attrs: &Attrs) -> s3s::dto::ChecksumType {
+    s3s::dto::ChecksumType::from(
+        attrs
+            .checksum_type
+            .clone()
+            .unwrap_or_else(|| FULL_OBJECT.into()),
+    )
+}
+
 /// A whole object's checksum, as kept.
 pub fn keep_whole(algorithm: Algorithm, value: String, attrs: &mut Attrs) {
     attrs.checksums = BTreeMap::from([(algorithm.key().to_string(), value)]);

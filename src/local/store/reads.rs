@@ -57,6 +57,10 @@ macro_rules! read_output {
             .as_ref()
             .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
         let checksums = read_checksums(&$found.attrs, $found.part, $found.range.is_some(), asked);
+        let checksum_type = checksums
+            .iter()
+            .any(Option::is_some)
+            .then(|| super::checksums::type_of(&$found.attrs));
         let parts_count = $found
             .part
             .filter(|_| !$found.attrs.parts.is_empty())
@@ -94,16 +98,7 @@ macro_rules! read_output {
             checksum_sha1: checksums[2].clone(),
             checksum_sha256: checksums[3].clone(),
             checksum_crc64nvme: checksums[4].clone(),
-            // FULL_OBJECT or COMPOSITE (only multipart uploads may have
-            // that; objects kept by older versions have no type: whole).
-            checksum_type: checksums.iter().any(Option::is_some).then(|| {
-                ChecksumType::from(
-                    attrs
-                        .checksum_type
-                        .clone()
-                        .unwrap_or_else(|| ChecksumType::FULL_OBJECT.into()),
-                )
-            }),
+            checksum_type,
             ..Default::default()
         };
         echo_encryption!(out, &attrs.encryption);
