@@ -44,6 +44,10 @@ fn code<E: ProvideErrorMetadata, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> St
         .to_string()
 }
 
+/// An SSE-C key (32 bytes of 0x01, base64) and its MD5.
+const SSE_C_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+const SSE_C_KEY_MD5: &str = "4Funlf7OsLF0HL+vKU+fkg==";
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -940,6 +944,14 @@ async fn parts_are_copied_from_objects_and_ranges() {
             "PreconditionFailed",
         ),
         (copy(10_001, "partcopy/small"), "InvalidArgument"),
+        // SSE-C of the source (or the copy) is not emulated: refused.
+        (
+            copy(3, "partcopy/small")
+                .copy_source_sse_customer_algorithm("AES256")
+                .copy_source_sse_customer_key(SSE_C_KEY)
+                .copy_source_sse_customer_key_md5(SSE_C_KEY_MD5),
+            "NotImplemented",
+        ),
         (
             copy(3, "partcopy/small").upload_id("no-such-upload"),
             "NoSuchUpload",
@@ -952,6 +964,16 @@ async fn parts_are_copied_from_objects_and_ranges() {
             "refusal {i}"
         );
     }
+    let copy = c
+        .copy_object()
+        .bucket("partcopy")
+        .key("c")
+        .copy_source("partcopy/small");
+    let copy = copy
+        .copy_source_sse_customer_algorithm("AES256")
+        .copy_source_sse_customer_key(SSE_C_KEY)
+        .copy_source_sse_customer_key_md5(SSE_C_KEY_MD5);
+    assert_eq!(code(&copy.send().await.unwrap_err()), "NotImplemented");
 
     let done = c
         .complete_multipart_upload()

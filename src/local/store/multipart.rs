@@ -283,7 +283,7 @@ impl LocalStore {
             super::objects::copy_source_of(&input.copy_source)?;
         self.no_versions(&src_bucket, src_version.as_deref())
             .await?;
-        super::objects::no_sse_c(input.sse_customer_algorithm.as_deref())?;
+        super::objects::no_sse_c!(input)?;
         let conditions = super::rules::Conditions {
             if_match: input.copy_source_if_match,
             if_none_match: input.copy_source_if_none_match,

@@ -242,7 +242,7 @@ impl LocalStore {
         let (src_bucket, src_key, src_version) = copy_source_of(&input.copy_source)?;
         self.no_versions(&src_bucket, src_version.as_deref())
             .await?;
-        no_sse_c(input.sse_customer_algorithm.as_deref())?;
+        no_sse_c!(input)?;
         refuse_unkept!(input)?;
         check_metadata(input.metadata.as_ref())?;
         check_object_acl(input.acl.as_ref())?;
@@ -380,16 +380,28 @@ pub(super) fn copy_source_of(source: &CopySource) -> S3Result<(String, String, O
     }
 }
 
-/// SSE with customer keys is not emulated: refused, never ignored.
-pub(super) fn no_sse_c(algorithm: Option<&str>) -> S3Result<()> {
-    match algorithm {
-        None => Ok(()),
-        Some(_) => Err(s3_error!(
-            NotImplemented,
-            "Server-side encryption with customer keys is not implemented by the local store"
-        )),
-    }
+/// A copy with customer keys (SSE-C, of the copy or of its source) is not
+/// emulated: refused, never ignored.
+macro_rules! no_sse_c {
+    ($input:expr) => {{
+        let keys = [
+            $input.sse_customer_algorithm.is_some(),
+            $input.sse_customer_key.is_some(),
+            $input.sse_customer_key_md5.is_some(),
+            $input.copy_source_sse_customer_algorithm.is_some(),
+            $input.copy_source_sse_customer_key.is_some(),
+            $input.copy_source_sse_customer_key_md5.is_some(),
+        ];
+        match keys.contains(&true) {
+            false => Ok(()),
+            true => Err(s3_error!(
+                NotImplemented,
+                "Copies with customer keys (SSE-C) are not implemented by the local store"
+            )),
+        }
+    }};
 }
+pub(super) use no_sse_c;
 
 /// Feeds what is written to a checksum (`std::io::copy` into it).
 pub(super) struct HashWriter<'a>(pub &'a mut dyn aws_smithy_checksums::http::HttpChecksum);

@@ -369,8 +369,7 @@ macro_rules! refuse_unkept {
 }
 pub(super) use refuse_unkept;
 
-/// The SSE-C headers of an input (`$prefix`: `sse_customer` or
-/// `copy_source_sse_customer`).
+/// The SSE-C headers of an input.
 macro_rules! customer_key {
     ($input:expr) => {
         super::extras::CustomerKey {
