@@ -12,6 +12,16 @@ use bytes::Bytes;
 /// MetadataTooLarge). The proxy and the embedded store check it alike.
 pub const MAX_METADATA_BYTES: usize = 2048;
 
+/// Whether user metadata, as `(name after x-amz-meta-, value)` pairs as S3
+/// receives them, is over [`MAX_METADATA_BYTES`].
+pub fn metadata_too_large<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+    let size: usize = pairs
+        .into_iter()
+        .map(|(name, value)| name.len() + value.len())
+        .sum();
+    size > MAX_METADATA_BYTES
+}
+
 /// Parts one presigned-upload answer may plan: 1000 URLs stay well inside
 /// the 6 MB Lambda answer (S3 itself allows 10,000).
 pub const MAX_PLANNED_PARTS: u64 = 1000;

@@ -48,10 +48,6 @@ fn code<E: ProvideErrorMetadata, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> St
 const SSE_C_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 const SSE_C_KEY_MD5: &str = "4Funlf7OsLF0HL+vKU+fkg==";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 async fn put(c: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
     let out = c
         .put_object()
@@ -835,7 +831,7 @@ async fn objects_are_read_by_part_number() {
         .copy_source("byparts/mp");
     let copied = copy.send().await.unwrap();
     use md5::Digest;
-    let md5 = format!("\"{}\"", hex(&md5::Md5::digest(parts.concat())));
+    let md5 = format!("\"{}\"", hex::encode(md5::Md5::digest(parts.concat())));
     assert_eq!(
         copied.copy_object_result().unwrap().e_tag(),
         Some(md5.as_str())
@@ -905,7 +901,7 @@ async fn parts_are_copied_from_objects_and_ranges() {
     for (n, out, bytes) in [(1, &one, first), (2, &two, &b"small object"[..])] {
         let result = out.copy_part_result().unwrap();
         let md5 = md5::Md5::digest(bytes);
-        let etag = format!("\"{}\"", hex(&md5));
+        let etag = format!("\"{}\"", hex::encode(md5));
         assert_eq!(result.e_tag(), Some(etag.as_str()), "part {n}");
         let crc32 = Algorithm::Crc32.compute(bytes);
         assert_eq!(result.checksum_crc32(), Some(crc32.as_str()), "part {n}");
@@ -984,7 +980,7 @@ async fn parts_are_copied_from_objects_and_ranges() {
         .set_parts(Some(completed))
         .build();
     let done = done.multipart_upload(list).send().await.unwrap();
-    let etag = format!("\"{}-2\"", hex(&md5::Md5::digest(&md5s)));
+    let etag = format!("\"{}-2\"", hex::encode(md5::Md5::digest(&md5s)));
     assert_eq!(done.e_tag(), Some(etag.as_str()));
     assert_eq!(
         get(c, "partcopy", "joined").await,
@@ -1345,7 +1341,7 @@ async fn ranges_metadata_and_content_headers_come_back() {
     assert_eq!(out.metadata().unwrap()["origin"], "test");
     // The ETag of a single PUT is the MD5 of its bytes.
     use md5::Digest;
-    let md5 = hex(&md5::Md5::digest(&body));
+    let md5 = hex::encode(md5::Md5::digest(&body));
     assert_eq!(out.e_tag(), Some(format!("\"{md5}\"").as_str()));
     for (range, first, last) in [
         ("bytes=0-9", 0, 9),
@@ -1642,7 +1638,7 @@ async fn multipart_uploads_join_parts_with_s3s_etag() {
         .send()
         .await
         .unwrap();
-    let expected = hex(&md5::Md5::digest(&md5s));
+    let expected = hex::encode(md5::Md5::digest(&md5s));
     assert_eq!(out.e_tag(), Some(format!("\"{expected}-2\"").as_str()));
     let mut whole = parts[0].clone();
     whole.extend_from_slice(&parts[1]);

@@ -239,11 +239,7 @@ pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
     }
     let mut sha256 = aws_smithy_checksums::ChecksumAlgorithm::Sha256.into_impl();
     sha256.update(body);
-    let computed: String = sha256
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let computed = hex::encode(sha256.finalize());
     if !computed.eq_ignore_ascii_case(value) {
         return Err(ApiError::S3 {
             status: 400,

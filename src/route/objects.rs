@@ -5,8 +5,8 @@
 use super::{header, non_empty};
 use crate::error::ApiError;
 use crate::operation::{
-    ByteRange, CHECKSUM_PREFIX, Checksum, ChecksumAlgorithm, CustomerKey, Encryption,
-    MAX_METADATA_BYTES, ObjectRead, PutObject, ResponseOverrides,
+    ByteRange, CHECKSUM_PREFIX, Checksum, ChecksumAlgorithm, CustomerKey, Encryption, ObjectRead,
+    PutObject, ResponseOverrides, metadata_too_large,
 };
 use bytes::Bytes;
 use http::HeaderMap;
@@ -48,11 +48,8 @@ pub(super) fn object_read(
 /// name (after `x-amz-meta-`) and value it is sent (a non-ASCII value as
 /// its RFC 2047 form): more is its 400 MetadataTooLarge.
 fn metadata_size(metadata: &[(String, String)]) -> Result<(), ApiError> {
-    let size: usize = metadata
-        .iter()
-        .map(|(name, value)| name.len() + value.len())
-        .sum();
-    if size > MAX_METADATA_BYTES {
+    let pairs = metadata.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    if metadata_too_large(pairs) {
         return Err(ApiError::S3 {
             status: 400,
             code: "MetadataTooLarge".into(),

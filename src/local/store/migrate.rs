@@ -157,7 +157,7 @@ fn md5_of(path: &Path) -> std::io::Result<String> {
         }
         md5.update(&buf[..n]);
     }
-    Ok(super::objects::hex(&md5.finalize()))
+    Ok(hex::encode(md5.finalize()))
 }
 
 fn millis(t: std::io::Result<std::time::SystemTime>) -> i64 {

@@ -8,7 +8,7 @@ use super::blobs::new_id;
 use super::checksums::{UploadChecksum, invalid_part};
 use super::db::{self, Attrs, ObjectRow, PartOf, PartRow, UploadRow};
 use super::objects::{
-    attrs_of, check_write, checksums_of, echo_checksums, hex, receive_body, storage_class,
+    attrs_of, check_write, checksums_of, echo_checksums, receive_body, storage_class,
 };
 use super::{LocalStore, StoreError, buckets::OWNER_ID, etag, now_ms, timestamp};
 use s3s::dto::*;
@@ -109,12 +109,9 @@ pub fn multipart_etag(part_etags: &[&str]) -> String {
     use md5::Digest;
     let mut md5 = md5::Md5::new();
     for etag in part_etags {
-        let raw: Vec<u8> = (0..etag.len() / 2)
-            .filter_map(|i| u8::from_str_radix(&etag[2 * i..2 * i + 2], 16).ok())
-            .collect();
-        md5.update(&raw);
+        md5.update(hex::decode(etag).unwrap_or_default());
     }
-    format!("{}-{}", hex(&md5.finalize()), part_etags.len())
+    format!("{}-{}", hex::encode(md5.finalize()), part_etags.len())
 }
 
 /// One part of a CompleteMultipartUpload's list: its number, ETag and
@@ -226,7 +223,7 @@ impl LocalStore {
             number: input.part_number,
             blob: writer.id.clone(),
             size: writer.size(),
-            etag: hex(&checked.md5),
+            etag: hex::encode(checked.md5),
             modified_ms: now_ms(),
             checksums: checked.kept,
         };
@@ -339,7 +336,7 @@ impl LocalStore {
             number: input.part_number,
             blob: writer.id.clone(),
             size: writer.size(),
-            etag: hex(&md5),
+            etag: hex::encode(md5),
             modified_ms: now_ms(),
             checksums: [(checksum.algorithm.key().to_string(), sum)].into(),
         };

@@ -16,7 +16,7 @@ use super::reads::{Found, Wanted};
 pub(super) use super::checksums::ALGORITHMS;
 pub(super) use super::rules::{
     Conditions, attrs_of, check_metadata, check_object_acl, check_write, checksums_of,
-    customer_key, echo_checksums, echo_encryption, hex, receive_body, refuse_unkept, storage_class,
+    customer_key, echo_checksums, echo_encryption, receive_body, refuse_unkept, storage_class,
 };
 
 impl LocalStore {
@@ -77,7 +77,7 @@ impl LocalStore {
             key,
             blob: writer.id.clone(),
             size: writer.size(),
-            etag: hex(&checked.md5),
+            etag: hex::encode(checked.md5),
             modified_ms: now_ms(),
             class,
         };
@@ -326,7 +326,7 @@ impl LocalStore {
                     md5.update(&buf[..n]);
                 }
                 let checksum = reused.unwrap_or_else(|| crate::operation::finish(hasher));
-                Ok((checksum, multipart.then(|| hex(&md5.finalize()))))
+                Ok((checksum, multipart.then(|| hex::encode(md5.finalize()))))
             })
             .await?;
         super::checksums::keep_whole(algorithm, checksum, &mut attrs);

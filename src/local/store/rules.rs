@@ -195,12 +195,8 @@ pub fn check_bucket_acl(acl: Option<&BucketCannedACL>) -> S3Result<()> {
 /// User metadata over S3's 2 KB ([`crate::operation::MAX_METADATA_BYTES`])
 /// is its 400 MetadataTooLarge.
 pub fn check_metadata(metadata: Option<&Metadata>) -> S3Result<()> {
-    let size: usize = metadata
-        .into_iter()
-        .flatten()
-        .map(|(name, value)| name.len() + value.len())
-        .sum();
-    if size > crate::operation::MAX_METADATA_BYTES {
+    let pairs = metadata.into_iter().flatten();
+    if crate::operation::metadata_too_large(pairs.map(|(n, v)| (n.as_str(), v.as_str()))) {
         return Err(s3_error!(
             MetadataTooLarge,
             "Your metadata headers exceed the maximum allowed metadata size"
@@ -234,10 +230,6 @@ pub fn check_md5(content_md5: Option<&str>, md5: &[u8]) -> S3Result<()> {
         ));
     }
     Ok(())
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A body streamed into a new blob, with its MD5 and checksums.
